@@ -1,0 +1,193 @@
+import { once } from "node:events";
+import type { RequestListener, Server } from "node:http";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { bodyParser } from "@koa/bodyparser";
+import type { Middleware } from "koa";
+import Koa from "koa";
+import { defineFlashAccessor, flashMiddleware } from "../handlers/flash.js";
+import { ConfigError, SessionStoreUnavailableError } from "../session/errors.js";
+import { defineSessionAccessor, sessionMiddleware } from "../session/middleware.js";
+import { type ResolvedSessionOptions, resolveSessionOptions } from "../session/options.js";
+import { isSessionStore, storeFactory } from "../session/stores/registry.js";
+import type { SessionStore } from "../session/stores/store.js";
+import { type Config, defaultConfig, type MiddlewareEntry } from "./config.js";
+import { type RouteInfo, Routes } from "./routes.js";
+import { loadEnv, resolveSecrets } from "./secrets.js";
+import { rules, validate } from "./validation.js";
+
+const configRules = {
+  routes: rules.function(),
+  session: { check: (v: unknown) => (typeof v === "object" && v !== null ? undefined : "an object") },
+  middleware: { check: (v: unknown) => (Array.isArray(v) ? undefined : "a list") },
+  proxy: rules.boolean(),
+  root: rules.string(),
+  env: rules.string(),
+  clock: rules.function(),
+};
+
+/**
+ * A Stoat application: the Koa app built from `config/application.ts`. Everything is checked when it is
+ * configured, so a bad option fails at boot with a ConfigError, not on some later request.
+ */
+export class Application {
+  readonly config: Config;
+  readonly koa: Koa;
+  readonly routes: readonly RouteInfo[];
+  /** The resolved session options, or undefined when the session middleware is left out. */
+  readonly sessionOptions: ResolvedSessionOptions | undefined;
+  readonly #store: SessionStore | Promise<SessionStore> | undefined;
+  readonly #servers = new Set<Server>();
+
+  static configure(configure: (config: Config) => void): Application {
+    const config = defaultConfig();
+    loadEnv(config.root); // before `configure`, which reads process.env
+    configure(config);
+    return new Application(config);
+  }
+
+  constructor(config: Config) {
+    validate(config, configRules, "config");
+    validate(config.session, { store: rules.any(), options: rules.any() }, "config.session");
+    this.config = config;
+    const names = checkMiddleware(config.middleware);
+
+    this.koa = new Koa({ proxy: config.proxy, env: config.env });
+    defineSessionAccessor(this.koa);
+    defineFlashAccessor(this.koa.context);
+    this.koa.use(storeErrors);
+
+    if (names.includes("session")) {
+      const { store, options } = config.session;
+      const factory = typeof store === "string" ? storeFactory(store) : undefined;
+      if (factory === undefined && !isSessionStore(store)) {
+        throw new ConfigError(
+          "config.session.store must be a store name or an object with load, save, touch and destroy",
+        );
+      }
+      const secrets = resolveSecrets(options, config.root);
+      const resolved = resolveSessionOptions(options, factory?.rules ?? {}, secrets);
+      const storeOptions = Object.fromEntries(
+        Object.keys(factory?.rules ?? {}).map((k) => [k, (options as Record<string, unknown>)[k]]),
+      );
+      this.sessionOptions = resolved;
+      this.#store = factory ? factory.create(resolved, storeOptions) : (store as SessionStore);
+    }
+    for (const entry of config.middleware) this.koa.use(this.#middleware(entry));
+
+    const routes = new Routes();
+    config.routes?.(routes);
+    this.routes = routes.list;
+    this.koa.use(routes.router.routes());
+    this.koa.use(routes.router.allowedMethods());
+  }
+
+  /** Ready when the session store is (server-side stores connect lazily); rejects with its ConfigError. */
+  async ready(): Promise<void> {
+    await this.#store;
+  }
+
+  /** A Node request listener, for `http.createServer(app.callback())` and supertest. */
+  callback(): ReturnType<Koa["callback"]> {
+    return this.koa.callback();
+  }
+
+  /**
+   * Starts an HTTP server (port 0 picks a free one) and resolves once it listens. With `log`, every
+   * request is reported when its response finishes: method, path, status and milliseconds.
+   */
+  async listen(port = 0, host?: string, options: { log?: (line: string) => void } = {}): Promise<Server> {
+    await this.ready();
+    const server = createServer(options.log ? logRequests(this.callback(), options.log) : this.callback());
+    server.listen(port, host);
+    await once(server, "listening");
+    this.#servers.add(server);
+    server.once("close", () => this.#servers.delete(server));
+    return server;
+  }
+
+  /** The port of the first listening server. */
+  get port(): number | undefined {
+    for (const server of this.#servers) return (server.address() as AddressInfo).port;
+    return undefined;
+  }
+
+  /** Stops every server this app started, letting requests in flight finish. */
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.#servers].map(
+        (server) =>
+          new Promise<void>((resolve, reject) => {
+            server.close((err) => (err ? reject(err) : resolve()));
+            server.closeIdleConnections();
+          }),
+      ),
+    );
+  }
+
+  #middleware(entry: MiddlewareEntry): Middleware {
+    if (typeof entry === "function") return entry;
+    if (entry === "bodyParser") return bodyParser();
+    if (entry === "flash") return flashMiddleware();
+    return sessionMiddleware(
+      this.#store!,
+      this.sessionOptions!,
+      this.config.clock,
+      this.config.env === "production",
+    );
+  }
+}
+
+function logRequests(listener: RequestListener, log: (line: string) => void): RequestListener {
+  return (req, res) => {
+    const start = performance.now();
+    res.once("finish", () => {
+      const path = (req.url ?? "/").split("?")[0];
+      log(`${req.method} ${path} ${res.statusCode} ${(performance.now() - start).toFixed(1)}ms`);
+    });
+    return listener(req, res);
+  };
+}
+
+const BUILT_IN = ["bodyParser", "session", "flash"];
+
+function checkMiddleware(entries: readonly MiddlewareEntry[]): string[] {
+  const names: string[] = [];
+  for (const [i, entry] of entries.entries()) {
+    if (typeof entry === "function") continue;
+    if (!BUILT_IN.includes(entry)) {
+      throw new ConfigError(
+        `config.middleware[${i}] ${JSON.stringify(entry)} is not a built-in middleware (${BUILT_IN.join(", ")}) or a function`,
+      );
+    }
+    if (names.includes(entry))
+      throw new ConfigError(`config.middleware lists ${JSON.stringify(entry)} twice`);
+    names.push(entry);
+  }
+  const flash = names.indexOf("flash");
+  if (flash !== -1 && flash < names.indexOf("session")) {
+    throw new ConfigError(
+      'config.middleware: "flash" keeps its messages in the session, so it must come after "session"',
+    );
+  }
+  if (flash !== -1 && !names.includes("session")) {
+    throw new ConfigError(
+      'config.middleware: "flash" needs "session"; remove "flash" too, or keep "session"',
+    );
+  }
+  return names;
+}
+
+/** A store that cannot be reached answers 503 with Retry-After: the client may try again, nothing is lost. */
+const storeErrors: Middleware = async function storeErrors(ctx, next) {
+  try {
+    await next();
+  } catch (err) {
+    if (!(err instanceof SessionStoreUnavailableError)) throw err;
+    ctx.app.emit("error", err, ctx);
+    ctx.status = 503;
+    ctx.set("Retry-After", String(err.retryAfter));
+    ctx.type = "text/plain; charset=utf-8";
+    ctx.body = "Service Unavailable: the session store cannot be reached, try again shortly\n";
+  }
+};

@@ -1,0 +1,85 @@
+import type { Context, Request } from "koa";
+import type { Session } from "../session/session.js";
+import type { Flash } from "./flash.js";
+
+export interface RespondOptions {
+  status?: number;
+  contentType?: string;
+}
+
+/**
+ * Base class of request handlers (Marten's handlers, Jets' controllers). One instance serves one request;
+ * `session` and `flash` are delegated to the context, so they load only if an action uses them.
+ */
+export class Handler {
+  readonly ctx: Context;
+  #params: Record<string, string> | undefined;
+
+  constructor(ctx: Context) {
+    this.ctx = ctx;
+  }
+
+  /** Query, form/JSON body and path parameters (path wins), string values only, in a prototype-free object. */
+  get params(): Record<string, string> {
+    if (!this.#params) {
+      const params: Record<string, string> = Object.create(null);
+      const body = (this.ctx.request as { body?: unknown }).body;
+      for (const source of [this.ctx.query, body, this.ctx.params]) {
+        if (typeof source !== "object" || source === null) continue;
+        for (const [key, value] of Object.entries(source as Record<string, unknown>)) {
+          if (typeof value === "string") params[key] = value;
+        }
+      }
+      this.#params = params;
+    }
+    return this.#params;
+  }
+
+  get query(): Context["query"] {
+    return this.ctx.query;
+  }
+
+  get request(): Request {
+    return this.ctx.request;
+  }
+
+  get session(): Session {
+    return this.ctx.session;
+  }
+
+  get flash(): Flash {
+    return this.ctx.flash;
+  }
+
+  /** Responds with JSON (`this.json(this.session)` sends the session's keys). */
+  json(body: unknown, options: { status?: number } = {}): void {
+    this.ctx.body = body ?? null;
+    this.ctx.type = "application/json";
+    this.ctx.status = options.status ?? 200;
+  }
+
+  /** Responds with text, `text/plain` unless `contentType` says otherwise. */
+  respond(text: string, options: RespondOptions = {}): void {
+    this.ctx.body = text;
+    this.ctx.type = options.contentType ?? "text/plain; charset=utf-8";
+    this.ctx.status = options.status ?? 200;
+  }
+
+  html(markup: string, options: { status?: number } = {}): void {
+    this.respond(markup, { status: options.status, contentType: "text/html; charset=utf-8" });
+  }
+
+  /** Redirects to `url` (302 Found unless `status` says otherwise, e.g. 303 after a POST). */
+  redirect(url: string, options: { status?: number } = {}): void {
+    this.ctx.redirect(url);
+    if (options.status) this.ctx.status = options.status;
+  }
+
+  /** Responds with a status and no body (Rails' `head :no_content`). */
+  head(status: number): void {
+    this.ctx.body = null; // Koa turns a null body into 204; the status below wins
+    this.ctx.status = status;
+  }
+}
+
+export type HandlerClass = new (ctx: Context) => Handler;

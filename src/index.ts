@@ -1,0 +1,25 @@
+// Stoat's public API: everything a user imports from "stoat".
+export { Application } from "./app/application.js";
+export type { Config, MiddlewareEntry } from "./app/config.js";
+export { type RouteInfo, Routes, type RoutesDefinition } from "./app/routes.js";
+export { generateSecret } from "./app/secrets.js";
+export { escapeHtml } from "./handlers/escape_html.js";
+export { Flash } from "./handlers/flash.js";
+export { Handler, type HandlerClass, type RespondOptions } from "./handlers/handler.js";
+export {
+  ConfigError,
+  CookieOverflowError,
+  InvalidSessionValueError,
+  SessionError,
+  SessionNotEnabledError,
+  SessionOverflowError,
+  SessionStoreUnavailableError,
+  UnknownStoreError,
+} from "./session/errors.js";
+export { channels, type SuspiciousReason } from "./session/events.js";
+export type { SessionOptions } from "./session/options.js";
+export type { SessionRecord } from "./session/record.js";
+export { Session } from "./session/session.js";
+export { CookieStore } from "./session/stores/cookie_store.js";
+export { registerStore } from "./session/stores/registry.js";
+export type { Loaded, LoadResult, SessionStore, StoreFactory } from "./session/stores/store.js";

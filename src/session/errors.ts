@@ -1,0 +1,54 @@
+// Every error Stoat throws on purpose is a SessionError with a stable `code`, so programs can branch on
+// `err.code` instead of parsing messages (AdonisJS style). `status` is what Koa answers when one escapes.
+
+export class SessionError extends Error {
+  readonly code: string = "E_SESSION";
+  status = 500;
+  expose = false;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A bad option or setting found at boot. */
+export class ConfigError extends SessionError {
+  override readonly code: string = "E_CONFIG";
+}
+
+/** `config.session.store` names no registered store. */
+export class UnknownStoreError extends ConfigError {
+  override readonly code: string = "E_UNKNOWN_STORE";
+}
+
+/** A session value that is not a string, or a key Stoat reserves. */
+export class InvalidSessionValueError extends SessionError {
+  override readonly code: string = "E_INVALID_SESSION_VALUE";
+}
+
+/** The Set-Cookie for the cookie store would pass the 4096-byte browser limit. */
+export class CookieOverflowError extends SessionError {
+  override readonly code: string = "E_COOKIE_OVERFLOW";
+}
+
+/** The encoded session is larger than a server-side store accepts. */
+export class SessionOverflowError extends SessionError {
+  override readonly code: string = "E_SESSION_OVERFLOW";
+}
+
+/** The store could not be reached in time: answered as 503 with Retry-After. */
+export class SessionStoreUnavailableError extends SessionError {
+  override readonly code: string = "E_SESSION_STORE_UNAVAILABLE";
+  override status = 503;
+  override expose = true;
+  readonly retryAfter: number;
+  constructor(message: string, options?: ErrorOptions & { retryAfter?: number }) {
+    super(message, options);
+    this.retryAfter = options?.retryAfter ?? 5;
+  }
+}
+
+/** `ctx.session` or `this.session` was used while the session middleware is not installed. */
+export class SessionNotEnabledError extends SessionError {
+  override readonly code: string = "E_SESSION_NOT_ENABLED";
+}

@@ -1,0 +1,146 @@
+import type Koa from "koa";
+import type { Context, Middleware } from "koa";
+import { SessionCookie } from "./cookie.js";
+import { SessionNotEnabledError } from "./errors.js";
+import { reportSuspicious } from "./events.js";
+import { expiryOf, pastAbsoluteTimeout } from "./expiry.js";
+import type { ResolvedSessionOptions } from "./options.js";
+import { emptyRecord, isEmptyRecord, type SessionRecord } from "./record.js";
+import { internals, Session } from "./session.js";
+import type { Loaded, SessionStore } from "./stores/store.js";
+
+const kRequestSession = Symbol("stoat.session");
+
+declare module "koa" {
+  interface DefaultContext {
+    /** This request's session; throws SessionNotEnabledError when the session middleware is not installed. */
+    readonly session: Session;
+  }
+}
+
+/** One request's view of its session: reads the cookie on first use and commits after the handler. */
+class RequestSession {
+  readonly #ctx: Context;
+  readonly #store: SessionStore;
+  readonly #cookie: SessionCookie;
+  readonly #options: ResolvedSessionOptions;
+  readonly #clock: () => number;
+  #session: Session | undefined;
+  /** The cookie as it came in (valid or not); undefined when the request had none. */
+  #incoming: string | undefined;
+  /** What the store held for it, when it held something valid. */
+  #loaded: Loaded | undefined;
+
+  constructor(
+    ctx: Context,
+    store: SessionStore,
+    cookie: SessionCookie,
+    options: ResolvedSessionOptions,
+    clock: () => number,
+  ) {
+    this.#ctx = ctx;
+    this.#store = store;
+    this.#cookie = cookie;
+    this.#options = options;
+    this.#clock = clock;
+  }
+
+  get session(): Session {
+    this.#session ??= new Session(() => this.#load(), this.#clock);
+    return this.#session;
+  }
+
+  #load(): SessionRecord {
+    const now = this.#clock();
+    const value = this.#cookie.read(this.#ctx);
+    this.#incoming = value;
+    if (value === undefined) return emptyRecord(now);
+    const result = value === "" ? { rejected: "malformed" as const } : this.#store.load(value, now);
+    if (result === undefined) return emptyRecord(now);
+    if ("rejected" in result) {
+      reportSuspicious(result.rejected, this.#store.name);
+      return emptyRecord(now);
+    }
+    if (pastAbsoluteTimeout(result.record, this.#options, now)) {
+      reportSuspicious("absolute-timeout", this.#store.name);
+      return emptyRecord(now);
+    }
+    this.#loaded = result;
+    return result.record;
+  }
+
+  /**
+   * The commit decision table (Rack, Django, AdonisJS):
+   * | session                         | does                                              |
+   * | never used                      | nothing: no Set-Cookie, no Vary                   |
+   * | used, response 5xx              | Vary: Cookie only; nothing saved                  |
+   * | flushed or cycled               | the old record is destroyed, then as below        |
+   * | empty, a cookie came in         | the cookie is cleared                             |
+   * | empty, no cookie came in        | nothing                                           |
+   * | modified                        | saved, Set-Cookie                                 |
+   * | unchanged, expiry would move by | touched (cookie store: resealed), Set-Cookie      |
+   * |   at least touchAfter           |                                                   |
+   * | unchanged otherwise             | nothing                                           |
+   */
+  async commit(): Promise<void> {
+    const session = this.#session;
+    if (!session?.accessed) return;
+    const ctx = this.#ctx;
+    ctx.vary("Cookie");
+    if (ctx.status >= 500) return;
+    const state = internals(session);
+    const record = state.record;
+    if ((state.flushed || state.cycled) && this.#loaded && this.#incoming !== undefined) {
+      await this.#store.destroy(this.#incoming);
+    }
+    if (isEmptyRecord(record)) {
+      if (this.#incoming !== undefined) this.#cookie.clear(ctx);
+      return;
+    }
+    const now = this.#clock();
+    const expiresAt = expiryOf(record, this.#options, now);
+    const cookieExpiry = record.browserSession ? undefined : expiresAt;
+    if (session.modified) {
+      const value = await this.#store.save(record, expiresAt, this.#incoming);
+      this.#cookie.write(ctx, value, cookieExpiry);
+    } else if (this.#loaded && expiresAt - this.#loaded.expiresAt >= this.#options.touchAfter * 1000) {
+      const value = await this.#store.touch(record, expiresAt, this.#incoming!);
+      this.#cookie.write(ctx, value, cookieExpiry);
+    }
+  }
+}
+
+/** The `session` middleware: gives each request a lazy `ctx.session` and commits it after downstream. */
+export function sessionMiddleware(
+  store: SessionStore | Promise<SessionStore>,
+  options: ResolvedSessionOptions,
+  clock: () => number,
+  production: boolean,
+): Middleware {
+  const cookie = new SessionCookie(options, production);
+  // A store that connects asynchronously is awaited once; after that the hot path has no extra await.
+  let ready = store instanceof Promise ? undefined : store;
+  const pending = ready ? undefined : Promise.resolve(store).then((s) => (ready = s));
+  return async function session(ctx, next) {
+    const request = new RequestSession(ctx, ready ?? (await pending!), cookie, options, clock);
+    (ctx as unknown as Record<symbol, RequestSession>)[kRequestSession] = request;
+    await next();
+    await request.commit();
+  };
+}
+
+/** Defines `ctx.session` on a Koa app's context prototype: a getter, memoised per request (Koa style). */
+export function defineSessionAccessor(koa: Koa): void {
+  Object.defineProperty(koa.context, "session", {
+    configurable: true,
+    get(this: Record<symbol, RequestSession | undefined>) {
+      const request = this[kRequestSession];
+      if (!request) {
+        throw new SessionNotEnabledError(
+          'sessions are not enabled: add "session" to config.middleware to use ctx.session / this.session',
+        );
+      }
+      return request.session;
+    },
+  });
+}

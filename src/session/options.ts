@@ -1,0 +1,99 @@
+import { rules, type Schema, validate } from "../app/validation.js";
+import { ConfigError } from "./errors.js";
+
+/** `config.session.options`, as a user writes it (DESIGN.md section 3). */
+export interface SessionOptions {
+  /** Cookie name, default `_stoat_session`; a `__Host-` name forces Secure, Path=/ and no Domain. */
+  key?: string;
+  domain?: string;
+  path?: string;
+  /** Idle (sliding) expiry in seconds, default 1209600 (14 days). */
+  expireAfter?: number;
+  /** Hard limit in seconds since the session began, whatever the activity. */
+  absoluteTimeout?: number;
+  /** Refresh the expiry of an unchanged session at most this often (seconds), default min(60, expireAfter/2). */
+  touchAfter?: number;
+  /** `"auto"` (default): Secure on HTTPS requests (Koa's `proxy` setting decides) and in production. */
+  secure?: "auto" | boolean;
+  httpOnly?: boolean;
+  sameSite?: "lax" | "strict" | "none" | false;
+  /** At least 32 characters; default SECRET_KEY_BASE. */
+  secret?: string;
+  /** Old secrets still accepted for reading; default SECRET_KEY_BASE_OLD (comma-separated). */
+  oldSecret?: string | string[];
+}
+
+export interface ResolvedSessionOptions {
+  key: string;
+  domain: string | undefined;
+  path: string;
+  expireAfter: number;
+  absoluteTimeout: number | undefined;
+  touchAfter: number;
+  secure: "auto" | boolean;
+  httpOnly: boolean;
+  sameSite: "lax" | "strict" | "none" | false;
+  /** The current secret first, then the old ones. */
+  secrets: readonly string[];
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const PATH = /^\/[\x21-\x3A\x3C-\x7E]*$/;
+const DOMAIN = /^\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;
+
+export const sessionOptionRules: Schema = {
+  key: rules.string(TOKEN, "a cookie name (letters, digits and !#$%&'*+-.^_`|~)"),
+  domain: rules.string(DOMAIN, 'a domain name such as "example.com"'),
+  path: rules.string(PATH, 'a path starting with "/" without ";" or spaces'),
+  expireAfter: rules.seconds(),
+  absoluteTimeout: rules.seconds(),
+  touchAfter: rules.seconds(0),
+  secure: rules.oneOf("auto", true, false),
+  httpOnly: rules.boolean(),
+  sameSite: rules.oneOf("lax", "strict", "none", false),
+  secret: rules.secret(),
+  oldSecret: rules.secrets(),
+};
+
+/** Checks `given` (common options plus the store's own) and fills in the defaults. */
+export function resolveSessionOptions(
+  given: SessionOptions,
+  storeRules: Schema,
+  secrets: readonly string[],
+): ResolvedSessionOptions {
+  validate(given, { ...sessionOptionRules, ...storeRules }, "config.session.options");
+  const expireAfter = given.expireAfter ?? 1209600;
+  const resolved: ResolvedSessionOptions = {
+    key: given.key ?? "_stoat_session",
+    domain: given.domain,
+    path: given.path ?? "/",
+    expireAfter,
+    absoluteTimeout: given.absoluteTimeout,
+    touchAfter: given.touchAfter ?? Math.min(60, Math.floor(expireAfter / 2)),
+    secure: given.secure ?? "auto",
+    httpOnly: given.httpOnly ?? true,
+    sameSite: given.sameSite ?? "lax",
+    secrets,
+  };
+  if (resolved.touchAfter >= expireAfter) {
+    throw new ConfigError(
+      `config.session.options.touchAfter (${resolved.touchAfter}) must be less than expireAfter (${expireAfter})`,
+    );
+  }
+  const prefixed = resolved.key.startsWith("__Host-")
+    ? "__Host-"
+    : resolved.key.startsWith("__Secure-") && "__Secure-";
+  if (prefixed) {
+    if (resolved.secure === false) {
+      throw new ConfigError(`config.session.options.secure cannot be false with a ${prefixed} cookie name`);
+    }
+    resolved.secure = true;
+  }
+  if (prefixed === "__Host-" && (resolved.domain !== undefined || resolved.path !== "/")) {
+    throw new ConfigError('a __Host- cookie name needs path "/" and no domain (config.session.options)');
+  }
+  if (resolved.sameSite === "none" && resolved.secure === false) {
+    throw new ConfigError('config.session.options.sameSite "none" needs secure (browsers drop it otherwise)');
+  }
+  return resolved;
+}

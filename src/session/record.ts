@@ -1,0 +1,77 @@
+// What a store persists: the user's string keys plus Stoat's own bookkeeping. The user's keys live in a Map,
+// so `__proto__` or `constructor` are ordinary keys that can never reach a prototype.
+
+/** Key under which Stoat keeps its own data inside a payload; users cannot set it. */
+export const RESERVED_KEY = "__stoat";
+
+export interface SessionRecord {
+  data: Map<string, string>;
+  /** Flash messages waiting for the next request. */
+  flash: Map<string, string>;
+  /** When the session began, ms since the epoch (absoluteTimeout counts from here). */
+  createdAt: number;
+  /** Per-session idle lifetime in seconds (`expireIn`), overriding `expireAfter`. */
+  maxAge?: number;
+  /** `expireAtBrowserClose()`: the cookie carries no Expires. */
+  browserSession?: boolean;
+}
+
+export function emptyRecord(now: number): SessionRecord {
+  return { data: new Map(), flash: new Map(), createdAt: now };
+}
+
+export function isEmptyRecord(record: SessionRecord): boolean {
+  return record.data.size === 0 && record.flash.size === 0;
+}
+
+interface Meta {
+  c: number;
+  f?: Record<string, string>;
+  a?: number;
+  b?: 1;
+}
+
+/** The plain object a payload serialises: user keys at the top (as iron-session apps see them). */
+export function toPayload(record: SessionRecord): Record<string, unknown> {
+  const payload: Record<string, unknown> = Object.fromEntries(record.data);
+  const meta: Meta = { c: Math.floor(record.createdAt / 1000) };
+  if (record.flash.size > 0) meta.f = Object.fromEntries(record.flash);
+  if (record.maxAge !== undefined) meta.a = record.maxAge;
+  if (record.browserSession) meta.b = 1;
+  payload[RESERVED_KEY] = meta;
+  return payload;
+}
+
+/**
+ * Reads a payload back. The payload passed authentication, but may come from another iron-session app: values
+ * that are numbers or booleans become strings, anything else is left out. Returns undefined when it is not an
+ * object at all. Never copies with `for...in` or Object.assign (prototype pollution).
+ */
+export function fromPayload(payload: unknown, now: number): SessionRecord | undefined {
+  if (!isPlainObject(payload)) return undefined;
+  const record = emptyRecord(now);
+  for (const key of Object.keys(payload)) {
+    const value = payload[key];
+    if (key === RESERVED_KEY) readMeta(value, record);
+    else if (typeof value === "string") record.data.set(key, value);
+    else if (typeof value === "number" || typeof value === "boolean") record.data.set(key, String(value));
+  }
+  return record;
+}
+
+function readMeta(meta: unknown, record: SessionRecord): void {
+  if (!isPlainObject(meta)) return;
+  if (typeof meta.c === "number" && Number.isFinite(meta.c)) record.createdAt = meta.c * 1000;
+  if (typeof meta.a === "number" && meta.a > 0) record.maxAge = meta.a;
+  if (meta.b === 1) record.browserSession = true;
+  if (isPlainObject(meta.f)) {
+    for (const key of Object.keys(meta.f)) {
+      const message = meta.f[key];
+      if (typeof message === "string") record.flash.set(key, message);
+    }
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,162 @@
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  pbkdf2Sync,
+  randomBytes,
+  timingSafeEqual,
+} from "node:crypto";
+import { BoundedCache } from "./bounded_cache.js";
+import type { SuspiciousReason } from "./events.js";
+
+// Iron's `Fe26.2` seal (hapi/iron, iron-webcrypto), as iron-session 8 writes it:
+//   Fe26.2*<password id>*<enc salt>*<iv>*<aes-256-cbc ciphertext>*<expiry ms>*<mac salt>*<hmac-sha256>~2
+// Keys are PBKDF2-SHA1(secret, salt, 1 iteration, 32 bytes), as iron derives them.
+//
+// iron-session does this through WebCrypto with two fresh PBKDF2 derivations per seal (~1 ms). Here:
+// - sealing reuses one random salt pair per process, so its keys are derived once; every seal still has a
+//   fresh random IV, so a fixed key is exactly as safe as iron's per-seal keys (CBC needs a random IV, HMAC
+//   needs a secret key, neither needs a new key per message);
+// - unsealing caches derived keys by (secret, salt) in a bounded cache, and caches the result for a cookie
+//   value already verified, so the common request (the cookie we sent last time) does no crypto at all.
+
+const PREFIX = "Fe26.2";
+const VERSION_SUFFIX = "~2";
+/**
+ * Every seal says password id "1", the id iron-session gives a string password, so iron-session reads our
+ * cookies with the same secret string. The id never changes meaning when secrets rotate: unsealing tries the
+ * current secret, then each old one, and the MAC decides. Only numeric ids (iron-session's password maps)
+ * are accepted; `__proto__`, `constructor` and the like are refused outright.
+ */
+const PASSWORD_ID = "1";
+const NUMERIC_ID = /^\d{0,10}$/;
+const DIGITS = /^\d{1,16}$/;
+const SALT = /^[\w-]{1,128}$/;
+const BASE64URL = /^[\w-]+$/;
+
+/** Longest value looked at: a browser keeps at most 4096 bytes per cookie, so longer is forged. */
+export const MAX_SEAL_LENGTH = 4096;
+
+export interface Unsealed {
+  ok: true;
+  /** The parsed payload. Shared with the verified cache: read it, never mutate it. */
+  data: unknown;
+  /** Expiry inside the seal, ms since the epoch. */
+  expiresAt: number;
+  /** Opened with an old secret: the next write reseals it with the current one. */
+  oldSecret: boolean;
+}
+export type UnsealResult = Unsealed | { ok: false; reason: SuspiciousReason };
+
+interface Verified {
+  data: unknown;
+  expiresAt: number;
+  oldSecret: boolean;
+}
+
+export class IronSealer {
+  readonly #secrets: readonly string[];
+  readonly #encSalt = randomBytes(32).toString("hex");
+  readonly #macSalt = randomBytes(32).toString("hex");
+  readonly #encKey: Buffer;
+  readonly #macKey: Buffer;
+  readonly #keys = new BoundedCache<string, Buffer>(512);
+  readonly #verified = new BoundedCache<string, Verified>(2048);
+
+  /** @param secrets the current secret first, then old ones that may still unseal */
+  constructor(secrets: readonly string[]) {
+    if (secrets.length === 0) throw new TypeError("IronSealer needs at least one secret");
+    this.#secrets = secrets;
+    this.#encKey = this.#key(0, this.#encSalt);
+    this.#macKey = this.#key(0, this.#macSalt);
+  }
+
+  /** Seals `data` (JSON-serialisable) with the current secret, to expire at `expiresAt` (ms). */
+  seal(data: object, expiresAt: number): string {
+    const iv = randomBytes(16);
+    const cipher = createCipheriv("aes-256-cbc", this.#encKey, iv);
+    const encrypted = Buffer.concat([cipher.update(JSON.stringify(data), "utf8"), cipher.final()]);
+    const base = `${PREFIX}*${PASSWORD_ID}*${this.#encSalt}*${iv.toString("base64url")}*${encrypted.toString("base64url")}*${Math.floor(expiresAt)}`;
+    const mac = createHmac("sha256", this.#macKey).update(base).digest("base64url");
+    const sealed = `${base}*${this.#macSalt}*${mac}${VERSION_SUFFIX}`;
+    this.#verified.set(sealed, { data, expiresAt: Math.floor(expiresAt), oldSecret: false });
+    return sealed;
+  }
+
+  /** Opens a seal. Never throws: every failure is a reason, fit for the suspicious channel. */
+  unseal(value: string, now: number): UnsealResult {
+    if (value.length > MAX_SEAL_LENGTH) return { ok: false, reason: "oversize" };
+    const known = this.#verified.get(value);
+    if (known) return known.expiresAt > now ? { ok: true, ...known } : { ok: false, reason: "expired" };
+
+    let body = value;
+    const tilde = value.indexOf("~");
+    if (tilde !== -1) {
+      if (value.slice(tilde) !== VERSION_SUFFIX) return { ok: false, reason: "version" };
+      body = value.slice(0, tilde);
+    }
+    const parts = body.split("*");
+    if (parts.length !== 8) return { ok: false, reason: "malformed" };
+    const [prefix, passwordId, encSalt, iv, encrypted, expiry, macSalt, mac] = parts as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    if (prefix !== PREFIX) return { ok: false, reason: "prefix" };
+    if (!NUMERIC_ID.test(passwordId)) return { ok: false, reason: "password-id" };
+    if (!DIGITS.test(expiry)) return { ok: false, reason: "expiry" };
+    if (!SALT.test(encSalt) || !SALT.test(macSalt) || !BASE64URL.test(iv) || !BASE64URL.test(encrypted)) {
+      return { ok: false, reason: "malformed" };
+    }
+    const expiresAt = Number(expiry);
+    if (expiresAt <= now) return { ok: false, reason: "expired" };
+
+    const given = Buffer.from(mac, "base64url");
+    const macBase = body.slice(0, body.length - macSalt.length - mac.length - 2);
+    let index = -1;
+    for (let i = 0; i < this.#secrets.length && index === -1; i++) {
+      const expected = createHmac("sha256", this.#key(i, macSalt)).update(macBase).digest();
+      if (given.length === expected.length && timingSafeEqual(given, expected)) index = i;
+    }
+    if (index === -1) return { ok: false, reason: "mac" };
+
+    let plaintext: string;
+    try {
+      const decipher = createDecipheriv(
+        "aes-256-cbc",
+        this.#key(index, encSalt),
+        Buffer.from(iv, "base64url"),
+      );
+      plaintext = Buffer.concat([
+        decipher.update(Buffer.from(encrypted, "base64url")),
+        decipher.final(),
+      ]).toString("utf8");
+    } catch {
+      return { ok: false, reason: "decrypt" };
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(plaintext);
+    } catch {
+      return { ok: false, reason: "payload" };
+    }
+    const verified: Verified = { data, expiresAt, oldSecret: index > 0 };
+    this.#verified.set(value, verified);
+    return { ok: true, ...verified };
+  }
+
+  #key(secretIndex: number, salt: string): Buffer {
+    const cacheKey = `${secretIndex}:${salt}`;
+    let key = this.#keys.get(cacheKey);
+    if (!key) {
+      key = pbkdf2Sync(this.#secrets[secretIndex]!, salt, 1, 32, "sha1");
+      this.#keys.set(cacheKey, key);
+    }
+    return key;
+  }
+}

@@ -1,0 +1,237 @@
+import { inspect } from "node:util";
+import { InvalidSessionValueError } from "./errors.js";
+import { emptyRecord, RESERVED_KEY, type SessionRecord } from "./record.js";
+
+/** What the middleware and the flash may see of a session: nothing a handler should touch. */
+export interface SessionInternals {
+  /** Loaded at all (read or written) during this request. */
+  readonly loaded: boolean;
+  readonly record: SessionRecord;
+  /** cycleKey() was called: persist under a new id, destroy the old record. */
+  readonly cycled: boolean;
+  /** flush() was called: destroy the old record. */
+  readonly flushed: boolean;
+  /** Replaces the stored flash; marks the session modified only when it changes. */
+  setFlash(next: Map<string, string>): void;
+}
+
+/** Friend access for the middleware and the flash, assigned in Session's static block. */
+export let internals: (session: Session) => SessionInternals;
+
+/**
+ * The session of one request: a string-valued, hash-like store (Marten's `session`, Rack's SessionHash).
+ * It loads lazily on first use, so a request that never touches it costs nothing, and it tracks whether it
+ * was read or changed so the middleware can decide what to persist. It owns data and change tracking;
+ * persistence belongs to the store and the commit decision to the middleware.
+ */
+export class Session implements Iterable<[string, string]> {
+  #load: (() => SessionRecord) | undefined;
+  #record: SessionRecord | undefined;
+  #modified = false;
+  #cycled = false;
+  #flushed = false;
+  readonly #now: () => number;
+
+  static {
+    internals = (session) => ({
+      get loaded() {
+        return session.#record !== undefined;
+      },
+      get record() {
+        return session.#data;
+      },
+      get cycled() {
+        return session.#cycled;
+      },
+      get flushed() {
+        return session.#flushed;
+      },
+      setFlash(next) {
+        const record = session.#data;
+        if (sameEntries(record.flash, next)) return;
+        record.flash = next;
+        session.#modified = true;
+      },
+    });
+  }
+
+  /** @param load reads the stored record (or an empty one) on first use */
+  constructor(load: () => SessionRecord, now: () => number = Date.now) {
+    this.#load = load;
+    this.#now = now;
+  }
+
+  get #data(): SessionRecord {
+    if (this.#record === undefined) {
+      this.#record = this.#load!();
+      this.#load = undefined;
+    }
+    return this.#record;
+  }
+
+  /** The public session id; server-side stores only, `undefined` until one exists. */
+  get id(): string | undefined {
+    return undefined;
+  }
+
+  /** True once anything was read or written during this request. */
+  get accessed(): boolean {
+    return this.#record !== undefined;
+  }
+
+  /** True when this request changed what must be stored. */
+  get modified(): boolean {
+    return this.#modified;
+  }
+
+  get(key: string): string | undefined {
+    return this.#data.data.get(key);
+  }
+
+  set(key: string, value: string): this {
+    checkKey(key);
+    if (typeof value !== "string") {
+      throw new InvalidSessionValueError(
+        `session value for ${JSON.stringify(key)} must be a string, got ${typeName(value)}; ` +
+          "serialise it first (String(n), JSON.stringify(obj))",
+      );
+    }
+    const data = this.#data.data;
+    if (data.get(key) !== value) {
+      data.set(key, value);
+      this.#modified = true;
+    }
+    return this;
+  }
+
+  /** Removes `key` and returns the value it had. */
+  delete(key: string): string | undefined {
+    const data = this.#data.data;
+    const old = data.get(key);
+    if (old !== undefined) {
+      data.delete(key);
+      this.#modified = true;
+    }
+    return old;
+  }
+
+  has(key: string): boolean {
+    return this.#data.data.has(key);
+  }
+
+  /** The value of `key`, or `fallback` (called with the key if it is a function) when there is none. */
+  fetch<T>(key: string, fallback: T | ((key: string) => T)): string | T {
+    const value = this.#data.data.get(key);
+    if (value !== undefined) return value;
+    return typeof fallback === "function" ? (fallback as (key: string) => T)(key) : fallback;
+  }
+
+  isEmpty(): boolean {
+    return this.#data.data.size === 0;
+  }
+
+  get size(): number {
+    return this.#data.data.size;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.#data.data.keys();
+  }
+
+  values(): IterableIterator<string> {
+    return this.#data.data.values();
+  }
+
+  entries(): IterableIterator<[string, string]> {
+    return this.#data.data.entries();
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
+
+  /** Removes every user key (the flash stays; flush() drops everything). */
+  clear(): void {
+    const data = this.#data.data;
+    if (data.size === 0) return;
+    data.clear();
+    this.#modified = true;
+  }
+
+  /** The user's keys as a plain object (`this.json(this.session)`); the flash and Stoat's own data are not in it. */
+  toJSON(): Record<string, string> {
+    return Object.fromEntries(this.#data.data);
+  }
+
+  /**
+   * Keeps the data under a new session id and destroys the old record. Call it on sign-in and on any
+   * privilege change, so an id planted before sign-in is worthless after it (session fixation).
+   */
+  cycleKey(): void {
+    this.#data; // load first: the data must move to the new id
+    this.#cycled = true;
+    this.#modified = true;
+  }
+
+  /** Drops all data (flash included) and destroys the record; a later write starts a new session (sign-out). */
+  flush(): void {
+    this.#load = undefined;
+    this.#record = emptyRecord(this.#now());
+    this.#flushed = true;
+    this.#cycled = false;
+    this.#modified = true;
+  }
+
+  /** Expires this session after `seconds` of inactivity instead of the configured `expireAfter`. */
+  expireIn(seconds: number): void {
+    if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds <= 0) {
+      throw new InvalidSessionValueError(
+        `expireIn takes a positive whole number of seconds, got ${inspect(seconds)}`,
+      );
+    }
+    const record = this.#data;
+    record.maxAge = seconds;
+    record.browserSession = false;
+    this.#modified = true;
+  }
+
+  /** The cookie ends with the browser session (no Expires); the server still enforces the idle expiry. */
+  expireAtBrowserClose(): void {
+    const record = this.#data;
+    record.browserSession = true;
+    record.maxAge = undefined;
+    this.#modified = true;
+  }
+
+  [inspect.custom](): string {
+    // Values stay out of logs: they are often credentials or personal data.
+    return this.#record === undefined
+      ? "Session <not loaded>"
+      : `Session { keys: ${inspect([...this.keys()])} }`;
+  }
+}
+
+function checkKey(key: unknown): asserts key is string {
+  if (typeof key !== "string") {
+    throw new InvalidSessionValueError(`session keys must be strings, got ${typeName(key)}`);
+  }
+  if (key === RESERVED_KEY) {
+    throw new InvalidSessionValueError(`session key ${JSON.stringify(key)} is reserved by Stoat`);
+  }
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "object") {
+    const name = Object.getPrototypeOf(value)?.constructor?.name;
+    return name && name !== "Object" ? `object (${name})` : "object";
+  }
+  return typeof value;
+}
+
+function sameEntries(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [key, value] of a) if (b.get(key) !== value) return false;
+  return true;
+}

@@ -1,0 +1,39 @@
+import { UnknownStoreError } from "../errors.js";
+import { cookieStoreFactory } from "./cookie_store.js";
+import type { SessionStore, StoreFactory } from "./store.js";
+
+// Store names -> factories (Marten's store registry): an unknown name fails at boot, never at first request.
+
+const factories = new Map<string, StoreFactory>([["cookie", cookieStoreFactory]]);
+
+/** Adds or replaces a named store, for plugins and specs. */
+export function registerStore(name: string, factory: StoreFactory): void {
+  factories.set(name, factory);
+}
+
+export function storeNames(): string[] {
+  return [...factories.keys()];
+}
+
+export function storeFactory(name: string): StoreFactory {
+  const factory = factories.get(name);
+  if (!factory) {
+    throw new UnknownStoreError(
+      `config.session.store ${JSON.stringify(name)} is not a session store (known: ${storeNames().join(", ")})`,
+    );
+  }
+  return factory;
+}
+
+/** A store instance passed directly as `config.session.store`. */
+export function isSessionStore(value: unknown): value is SessionStore {
+  const store = value as SessionStore;
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof store.name === "string" &&
+    ["load", "save", "touch", "destroy"].every(
+      (m) => typeof (store as unknown as Record<string, unknown>)[m] === "function",
+    )
+  );
+}
