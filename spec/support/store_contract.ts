@@ -48,7 +48,9 @@ export function storeContract(name: string, options: StoreContractOptions): void
     });
 
     it("round-trips data, flash, creation time and per-session expiry", async () => {
-      const saved = record({ user: "ann", empty: "", emoji: "🦦 é", __proto__: "p", constructor: "c" });
+      // Built from pairs: in an object literal `__proto__: "p"` would not be a key at all.
+      const saved = record({ user: "ann", empty: "", emoji: "🦦 é", constructor: "c" });
+      saved.data.set("__proto__", "p");
       saved.flash.set("notice", "hi");
       saved.maxAge = 600;
       saved.browserSession = true;
