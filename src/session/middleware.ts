@@ -26,8 +26,8 @@ class RequestSession {
   readonly #options: ResolvedSessionOptions;
   readonly #clock: () => number;
   #session: Session | undefined;
-  /** The cookie as it came in (valid or not); undefined when the request had none. */
-  #incoming: string | undefined;
+  #cookieRead = false;
+  #incomingValue: string | undefined;
   /** What the store held for it, when it held something valid. */
   #loaded: Loaded | undefined;
 
@@ -50,10 +50,18 @@ class RequestSession {
     return this.#session;
   }
 
+  /** The cookie as it came in (valid or not); undefined when the request had none. Read once. */
+  get #incoming(): string | undefined {
+    if (!this.#cookieRead) {
+      this.#incomingValue = this.#cookie.read(this.#ctx);
+      this.#cookieRead = true;
+    }
+    return this.#incomingValue;
+  }
+
   #load(): SessionRecord {
     const now = this.#clock();
-    const value = this.#cookie.read(this.#ctx);
-    this.#incoming = value;
+    const value = this.#incoming;
     if (value === undefined) return emptyRecord(now);
     const result = value === "" ? { rejected: "malformed" as const } : this.#store.load(value, now);
     if (result === undefined) return emptyRecord(now);
@@ -90,8 +98,9 @@ class RequestSession {
     if (ctx.status >= 500) return;
     const state = internals(session);
     const record = state.record;
-    if ((state.flushed || state.cycled) && this.#loaded && this.#incoming !== undefined) {
-      await this.#store.destroy(this.#incoming);
+    // flush() may come before anything was read: the record it ends is the one the cookie names.
+    if ((state.flushed && this.#incoming !== undefined) || (state.cycled && this.#loaded)) {
+      await this.#store.destroy(this.#incoming!);
     }
     if (isEmptyRecord(record)) {
       if (this.#incoming !== undefined) this.#cookie.clear(ctx);
