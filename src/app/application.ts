@@ -65,7 +65,7 @@ export class Application {
           "config.session.store must be a store name or an object with load, save, touch and destroy",
         );
       }
-      const secrets = resolveSecrets(options, config.root);
+      const secrets = resolveSecrets(options, config.root, config.env === "production");
       const resolved = resolveSessionOptions(options, factory?.rules ?? {}, secrets);
       const storeOptions = Object.fromEntries(
         Object.keys(factory?.rules ?? {}).map((k) => [k, (options as Record<string, unknown>)[k]]),

@@ -27,25 +27,42 @@ export interface SecretSources {
 export function resolveSecrets(
   given: SecretSources,
   root: string,
+  production: boolean,
   env: NodeJS.ProcessEnv = process.env,
 ): string[] {
-  const secret = given.secret ?? (env.SECRET_KEY_BASE || undefined) ?? developmentSecret(root, env);
-  if (secret.length < 32) {
+  // Checked here rather than by the generic validator, whose messages would echo the value: a secret.
+  const secret: unknown =
+    given.secret ?? (env.SECRET_KEY_BASE || undefined) ?? developmentSecret(root, production);
+  if (typeof secret !== "string" || secret.length < 32) {
     throw new ConfigError(
-      `the session secret has ${secret.length} characters; it needs at least 32 (generate one with \`npx stoat secret\`)`,
+      `config.session.options.secret (or SECRET_KEY_BASE) must be a string of at least 32 characters, got ${describe(secret)} ` +
+        "(generate one with `npx stoat secret`)",
     );
   }
-  const old = given.oldSecret ?? (env.SECRET_KEY_BASE_OLD || "").split(",");
-  const oldSecrets = (Array.isArray(old) ? old : [old]).map((s) => s.trim()).filter((s) => s.length > 0);
-  for (const s of oldSecrets) {
-    if (s.length < 32)
-      throw new ConfigError("every old secret (SECRET_KEY_BASE_OLD, oldSecret) needs at least 32 characters");
+  const old: unknown = given.oldSecret ?? (env.SECRET_KEY_BASE_OLD || "").split(",");
+  const list: unknown[] = Array.isArray(old) ? old : [old];
+  const oldSecrets: string[] = [];
+  for (const item of list) {
+    const trimmed = typeof item === "string" ? item.trim() : item;
+    if (trimmed === "") continue;
+    if (typeof trimmed !== "string" || trimmed.length < 32) {
+      throw new ConfigError(
+        "config.session.options.oldSecret (or SECRET_KEY_BASE_OLD) must be a string of at least 32 characters, " +
+          `or a list of them; one is ${describe(trimmed)}`,
+      );
+    }
+    if (trimmed !== secret) oldSecrets.push(trimmed);
   }
-  return [secret, ...oldSecrets.filter((s) => s !== secret)];
+  return [secret, ...oldSecrets];
 }
 
-function developmentSecret(root: string, env: NodeJS.ProcessEnv): string {
-  if (env.NODE_ENV === "production") {
+/** Says what a bad secret is without printing it. */
+function describe(value: unknown): string {
+  return typeof value === "string" ? `a string of ${value.length} characters` : typeof value;
+}
+
+function developmentSecret(root: string, production: boolean): string {
+  if (production) {
     throw new ConfigError(
       "no session secret in production: set SECRET_KEY_BASE (generate one with `npx stoat secret`) " +
         "or config.session.options.secret",

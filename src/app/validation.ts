@@ -75,17 +75,6 @@ export const rules = {
         ? undefined
         : `a whole number of seconds from ${min} to ${2 ** 31}`,
   }),
-  secret: (): Rule => ({
-    check: (v) =>
-      typeof v === "string" && v.length >= 32 ? undefined : "a string of at least 32 characters",
-  }),
-  secrets: (): Rule => ({
-    check: (v) =>
-      (typeof v === "string" && v.length >= 32) ||
-      (Array.isArray(v) && v.every((s) => typeof s === "string" && s.length >= 32))
-        ? undefined
-        : "a string of at least 32 characters, or a list of them",
-  }),
   function: (): Rule => ({ check: (v) => (typeof v === "function" ? undefined : "a function") }),
   any: (): Rule => ({ check: () => undefined }),
 };

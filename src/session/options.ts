@@ -51,8 +51,9 @@ export const sessionOptionRules: Schema = {
   secure: rules.oneOf("auto", true, false),
   httpOnly: rules.boolean(),
   sameSite: rules.oneOf("lax", "strict", "none", false),
-  secret: rules.secret(),
-  oldSecret: rules.secrets(),
+  // Checked by resolveSecrets, whose messages never print the value.
+  secret: rules.any(),
+  oldSecret: rules.any(),
 };
 
 /** Checks `given` (common options plus the store's own) and fills in the defaults. */
