@@ -51,10 +51,14 @@ export class Handler {
     return this.ctx.flash;
   }
 
-  /** Responds with JSON (`this.json(this.session)` sends the session's keys). */
+  /**
+   * Responds with JSON (`this.json(this.session)` sends the session's keys). Serialised now, not when Koa
+   * writes the response: by then the session middleware has committed, so a session first read while
+   * serialising would miss its Vary header and any change.
+   */
   json(body: unknown, options: { status?: number } = {}): void {
-    this.ctx.body = body ?? null;
-    this.ctx.type = "application/json";
+    this.ctx.body = JSON.stringify(body ?? null);
+    this.ctx.type = "application/json; charset=utf-8";
     this.ctx.status = options.status ?? 200;
   }
 

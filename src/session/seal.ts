@@ -74,12 +74,18 @@ export class IronSealer {
   /** Seals `data` (JSON-serialisable) with the current secret, to expire at `expiresAt` (ms). */
   seal(data: object, expiresAt: number): string {
     const iv = randomBytes(16);
+    const json = JSON.stringify(data);
     const cipher = createCipheriv("aes-256-cbc", this.#encKey, iv);
-    const encrypted = Buffer.concat([cipher.update(JSON.stringify(data), "utf8"), cipher.final()]);
+    const encrypted = Buffer.concat([cipher.update(json, "utf8"), cipher.final()]);
     const base = `${PREFIX}*${PASSWORD_ID}*${this.#encSalt}*${iv.toString("base64url")}*${encrypted.toString("base64url")}*${Math.floor(expiresAt)}`;
     const mac = createHmac("sha256", this.#macKey).update(base).digest("base64url");
     const sealed = `${base}*${this.#macSalt}*${mac}${VERSION_SUFFIX}`;
-    this.#verified.set(sealed, { data, expiresAt: Math.floor(expiresAt), oldSecret: false });
+    // A parsed copy, not `data`: the caller may change its object after sealing.
+    this.#verified.set(sealed, {
+      data: JSON.parse(json),
+      expiresAt: Math.floor(expiresAt),
+      oldSecret: false,
+    });
     return sealed;
   }
 
@@ -116,11 +122,15 @@ export class IronSealer {
     const expiresAt = Number(expiry);
     if (expiresAt <= now) return { ok: false, reason: "expired" };
 
-    const given = Buffer.from(mac, "base64url");
+    // Compared as text, as iron does: decoding first would accept other spellings of the same bytes
+    // (the last base64url character has unused low bits).
+    const given = Buffer.from(mac);
     const macBase = body.slice(0, body.length - macSalt.length - mac.length - 2);
     let index = -1;
     for (let i = 0; i < this.#secrets.length && index === -1; i++) {
-      const expected = createHmac("sha256", this.#key(i, macSalt)).update(macBase).digest();
+      const expected = Buffer.from(
+        createHmac("sha256", this.#key(i, macSalt)).update(macBase).digest("base64url"),
+      );
       if (given.length === expected.length && timingSafeEqual(given, expected)) index = i;
     }
     if (index === -1) return { ok: false, reason: "mac" };
