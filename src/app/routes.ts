@@ -82,9 +82,13 @@ export class Routes {
 /** A function of `config/routes.ts`: `export default (r: Routes) => { ... }`. */
 export type RoutesDefinition = (r: Routes) => void;
 
-/** True when `name` is a method the subclass defines (not one of Handler's own helpers). */
+/**
+ * True when `name` is a method the subclass defines. Names of Handler's own members (`json`, `params`,
+ * ...) are never actions, even when a subclass overrides them: a request must not call a helper.
+ */
 function isAction(handler: HandlerClass, name: string): boolean {
   if (typeof handler !== "function" || !(handler.prototype instanceof Handler)) return false;
+  if (name in Handler.prototype) return false;
   for (
     let proto = handler.prototype;
     proto && proto !== Handler.prototype;
