@@ -1,0 +1,157 @@
+import type { Keyv } from "keyv";
+import { SessionStoreUnavailableError } from "../errors.js";
+import type { Backend } from "./backend.js";
+
+// A Backend over any Keyv 5 instance. Keyv and its adapters swallow errors by default: Keyv#get catches a
+// store failure and answers undefined unless `throwOnErrors` is set (keyv/dist/index.js, `get`: "catch
+// (error) { if (this.throwOnErrors) throw error; }"), and Keyv#set answers `false` instead of throwing. So
+// this class turns `throwOnErrors` on, listens to "error" (connection losses arrive only as events), bounds
+// every call in time, treats a `set` that did not answer `true` as a failure, and wraps every failure in
+// SessionStoreUnavailableError naming the store and the last error the store reported.
+
+export interface KeyvBackendOptions {
+  /** The store's name for messages: "redis", "memcache", ... */
+  name: string;
+  /** The longest any one call may take; then it rejects (the call itself is abandoned, not cancelled). */
+  timeoutMs: number;
+  /** Upper bound for the TTL handed to the store (memcached reads more than 30 days as a date). */
+  maxTtlMs?: number;
+  /**
+   * Releases what the backend holds (pools, sockets, timers). Defaults to `keyv.disconnect()`. Bounded by
+   * `timeoutMs`, after which `destroy` (when given) tears the connection down.
+   */
+  close?: () => Promise<void> | void;
+  destroy?: () => void;
+}
+
+export class KeyvBackend implements Backend {
+  readonly name: string;
+  readonly #keyv: Keyv;
+  readonly #options: KeyvBackendOptions;
+  /** The latest errors the store reported as events (Keyv also re-emits each failing call's own error). */
+  #reported: unknown[] = [];
+  #closed = false;
+  readonly #onError = (error: unknown) => {
+    this.#reported.push(error);
+    if (this.#reported.length > 4) this.#reported.shift();
+  };
+
+  constructor(keyv: Keyv, options: KeyvBackendOptions) {
+    if (!(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
+      throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${options.timeoutMs}`);
+    }
+    this.name = options.name;
+    this.#keyv = keyv;
+    this.#options = options;
+    keyv.throwOnErrors = true;
+    // Keyv forwards its adapter's "error" events (keyv/dist/index.js: `store.on("error", (error) =>
+    // this.emit("error", error))`) and drops them unless `emitErrors` is on.
+    keyv.opts.emitErrors = true;
+    keyv.on("error", this.#onError);
+  }
+
+  /** The Keyv instance underneath, for specs and diagnostics. */
+  get keyv(): Keyv {
+    return this.#keyv;
+  }
+
+  /** The last error the store reported as an event (a lost connection, a failed reconnect), if any. */
+  get lastError(): unknown {
+    return this.#reported.at(-1);
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const value: unknown = await this.#call("get", () => this.#keyv.get(key));
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== "string") {
+      throw new SessionStoreUnavailableError(
+        `session backend "${this.name}" returned a ${typeof value} where a string was stored`,
+      );
+    }
+    return value;
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    if (typeof value !== "string") throw new TypeError("a backend stores strings only");
+    if (!(Number.isFinite(ttlMs) && ttlMs > 0)) {
+      throw new RangeError(`ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
+    }
+    // Keyv reads a TTL of 0 as "forever" and memcached a fraction of a second as 0: at least one second.
+    const ttl = Math.max(1000, Math.min(Math.ceil(ttlMs), this.#options.maxTtlMs ?? Number.MAX_SAFE_INTEGER));
+    const confirmed = await this.#call("set", () => this.#keyv.set(key, value, ttl));
+    if (confirmed !== true) {
+      throw this.#failure("set", new Error("the store did not confirm the write"));
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    // `false` means "there was nothing to delete": with throwOnErrors on, a failure throws instead.
+    await this.#call("delete", () => this.#keyv.delete(key));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const { close, destroy, timeoutMs } = this.#options;
+    try {
+      await this.#bounded(
+        Promise.resolve().then(() => (close ? close() : this.#keyv.disconnect())),
+        timeoutMs,
+      );
+    } catch (error) {
+      if (!destroy) throw this.#failure("close", error);
+      destroy();
+    } finally {
+      this.#keyv.off("error", this.#onError);
+    }
+  }
+
+  async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new SessionStoreUnavailableError(`session backend "${this.name}" is closed`);
+    try {
+      const result = await this.#bounded(Promise.resolve().then(run), this.#options.timeoutMs);
+      this.#reported = [];
+      return result;
+    } catch (error) {
+      throw this.#failure(operation, error);
+    }
+  }
+
+  async #bounded<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([work, deadline]);
+    } catch (error) {
+      work.catch(() => {}); // an abandoned call that fails later is not an unhandled rejection
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #failure(operation: string, error: unknown): SessionStoreUnavailableError {
+    if (error instanceof SessionStoreUnavailableError) return error;
+    let message = describe(error);
+    // "The client is offline" says little on its own: add why, when the store said so earlier.
+    const why = this.#reported.findLast((reported) => reported !== error && describe(reported) !== message);
+    if (why !== undefined) message += ` (last error reported by the store: ${describe(why)})`;
+    return new SessionStoreUnavailableError(
+      `session backend "${this.name}" failed to ${operation}: ${message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return error.errors.map(describe).join("; ");
+  }
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
