@@ -72,6 +72,9 @@ export class Application {
       );
       this.sessionOptions = resolved;
       this.#store = factory ? factory.create(resolved, storeOptions) : (store as SessionStore);
+      // A store that fails to open (a missing adapter, say) rejects ready() and every request; until
+      // someone awaits it, that rejection must not crash the process as unhandled.
+      if (this.#store instanceof Promise) this.#store.catch(() => {});
     }
     for (const entry of config.middleware) this.koa.use(this.#middleware(entry));
 
@@ -112,7 +115,7 @@ export class Application {
     return undefined;
   }
 
-  /** Stops every server this app started, letting requests in flight finish. */
+  /** Stops every server this app started, letting requests in flight finish, then the store's connections. */
   async close(): Promise<void> {
     await Promise.all(
       [...this.#servers].map(
@@ -123,6 +126,8 @@ export class Application {
           }),
       ),
     );
+    const store = await Promise.resolve(this.#store).catch(() => undefined);
+    await store?.close?.();
   }
 
   #middleware(entry: MiddlewareEntry): Middleware {
@@ -184,7 +189,9 @@ const storeErrors: Middleware = async function storeErrors(ctx, next) {
     await next();
   } catch (err) {
     if (!(err instanceof SessionStoreUnavailableError)) throw err;
-    ctx.app.emit("error", err, ctx);
+    ctx.app.emit("error", err, ctx); // loud: Koa logs it unless the app listens for errors itself
+    // Whatever the handler set (a Location, a cookie) describes a success that did not happen.
+    for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name);
     ctx.status = 503;
     ctx.set("Retry-After", String(err.retryAfter));
     ctx.type = "text/plain; charset=utf-8";

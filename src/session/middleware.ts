@@ -4,10 +4,11 @@ import { SessionCookie } from "./cookie.js";
 import { SessionNotEnabledError } from "./errors.js";
 import { reportSuspicious } from "./events.js";
 import { expiryOf, pastAbsoluteTimeout } from "./expiry.js";
+import { newSessionId } from "./ids.js";
 import type { ResolvedSessionOptions } from "./options.js";
 import { emptyRecord, isEmptyRecord, type SessionRecord } from "./record.js";
 import { internals, Session } from "./session.js";
-import type { Loaded, SessionStore } from "./stores/store.js";
+import type { Loaded, LoadResult, SessionStore } from "./stores/store.js";
 
 const kRequestSession = Symbol("stoat.session");
 
@@ -30,6 +31,9 @@ class RequestSession {
   #incomingValue: string | undefined;
   /** What the store held for it, when it held something valid. */
   #loaded: Loaded | undefined;
+  /** Server-side stores: what preload() found, or why it failed. */
+  #preloaded: LoadResult;
+  #preloadError: unknown;
 
   constructor(
     ctx: Context,
@@ -46,8 +50,27 @@ class RequestSession {
   }
 
   get session(): Session {
-    this.#session ??= new Session(() => this.#load(), this.#clock);
+    this.#session ??= new Session(
+      () => this.#load(),
+      this.#clock,
+      this.#store.usesIds ? newSessionId : undefined,
+    );
     return this.#session;
+  }
+
+  /**
+   * Server-side stores load by I/O, which the synchronous Session API cannot wait for: when a cookie came
+   * in, the record is read before the handler runs. A failure is kept and thrown when the session is first
+   * used, so a route that never uses it is not answered 503 because the store is down.
+   */
+  async preload(): Promise<void> {
+    const value = this.#incoming;
+    if (value === undefined || value === "") return;
+    try {
+      this.#preloaded = await this.#store.load(value, this.#clock());
+    } catch (err) {
+      this.#preloadError = err;
+    }
   }
 
   /** The cookie as it came in (valid or not); undefined when the request had none. Read once. */
@@ -63,7 +86,13 @@ class RequestSession {
     const now = this.#clock();
     const value = this.#incoming;
     if (value === undefined) return emptyRecord(now);
-    const result = value === "" ? { rejected: "malformed" as const } : this.#store.load(value, now);
+    if (this.#preloadError !== undefined) throw this.#preloadError;
+    const result: LoadResult =
+      value === ""
+        ? { rejected: "malformed" }
+        : this.#store.usesIds
+          ? this.#preloaded
+          : (this.#store.load(value, now) as LoadResult);
     if (result === undefined) return emptyRecord(now);
     if ("rejected" in result) {
       reportSuspicious(result.rejected, this.#store.name);
@@ -74,6 +103,7 @@ class RequestSession {
       return emptyRecord(now);
     }
     this.#loaded = result;
+    internals(this.#session!).setId(value);
     return result.record;
   }
 
@@ -110,10 +140,10 @@ class RequestSession {
     const expiresAt = expiryOf(record, this.#options, now);
     const cookieExpiry = record.browserSession ? undefined : expiresAt;
     if (session.modified) {
-      const value = await this.#store.save(record, expiresAt, this.#incoming);
+      const value = await this.#store.save(record, expiresAt, state.ensureId(), now);
       this.#cookie.write(ctx, value, cookieExpiry);
     } else if (this.#loaded && expiresAt - this.#loaded.expiresAt >= this.#options.touchAfter * 1000) {
-      const value = await this.#store.touch(record, expiresAt, this.#incoming!);
+      const value = await this.#store.touch(record, expiresAt, this.#incoming!, now);
       this.#cookie.write(ctx, value, cookieExpiry);
     }
   }
@@ -131,8 +161,10 @@ export function sessionMiddleware(
   let ready = store instanceof Promise ? undefined : store;
   const pending = ready ? undefined : Promise.resolve(store).then((s) => (ready = s));
   return async function session(ctx, next) {
-    const request = new RequestSession(ctx, ready ?? (await pending!), cookie, options, clock);
+    const resolved = ready ?? (await pending!);
+    const request = new RequestSession(ctx, resolved, cookie, options, clock);
     (ctx as unknown as Record<symbol, RequestSession>)[kRequestSession] = request;
+    if (resolved.usesIds) await request.preload();
     await next();
     await request.commit();
   };

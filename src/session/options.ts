@@ -21,6 +21,28 @@ export interface SessionOptions {
   secret?: string;
   /** Old secrets still accepted for reading; default SECRET_KEY_BASE_OLD (comma-separated). */
   oldSecret?: string | string[];
+
+  // Server-side stores (each store accepts only its own; see the README's store table).
+  /** Encrypt records at rest (AES-256-GCM, key from the secret); default true. */
+  encrypt?: boolean;
+  /** How records are serialised; default "msgpack". */
+  serializer?: "msgpack" | "json";
+  /** Seconds to wait for the store per call before answering 503; default 2. */
+  timeout?: number;
+  /** Key prefix inside the store; default "stoat:sess". */
+  namespace?: string;
+  /** redis, postgres, mysql: where the server is. */
+  url?: string;
+  /** memcache: "host:port", default "localhost:11211". */
+  memcacheServer?: string;
+  /** memcache: connections, default 10. */
+  poolSize?: number;
+  /** sqlite: the database file, default "db/sessions.sqlite3". */
+  database?: string;
+  /** keyv: any Keyv instance (mongo, dynamo, valkey, ...). */
+  keyv?: unknown;
+  /** memory: the most sessions kept (the oldest go first), default 10000. */
+  maxEntries?: number;
 }
 
 export interface ResolvedSessionOptions {

@@ -13,6 +13,10 @@ export interface SessionInternals {
   readonly flushed: boolean;
   /** Replaces the stored flash; marks the session modified only when it changes. */
   setFlash(next: Map<string, string>): void;
+  /** The id a loaded record was found under (server-side stores). */
+  setId(id: string): void;
+  /** The id to save under: the current one, or a new one for a new (or flushed) session. */
+  ensureId(): string | undefined;
 }
 
 /** Friend access for the middleware and the flash, assigned in Session's static block. */
@@ -30,7 +34,9 @@ export class Session implements Iterable<[string, string]> {
   #modified = false;
   #cycled = false;
   #flushed = false;
+  #id: string | undefined;
   readonly #now: () => number;
+  readonly #newId: (() => string) | undefined;
 
   static {
     internals = (session) => ({
@@ -52,13 +58,24 @@ export class Session implements Iterable<[string, string]> {
         record.flash = next;
         session.#modified = true;
       },
+      setId(id) {
+        session.#id = id;
+      },
+      ensureId() {
+        if (session.#newId) session.#id ??= session.#newId();
+        return session.#id;
+      },
     });
   }
 
-  /** @param load reads the stored record (or an empty one) on first use */
-  constructor(load: () => SessionRecord, now: () => number = Date.now) {
+  /**
+   * @param load reads the stored record (or an empty one) on first use
+   * @param newId makes session ids, for stores that use them; without it `id` stays undefined
+   */
+  constructor(load: () => SessionRecord, now: () => number = Date.now, newId?: () => string) {
     this.#load = load;
     this.#now = now;
+    this.#newId = newId;
   }
 
   get #data(): SessionRecord {
@@ -69,9 +86,11 @@ export class Session implements Iterable<[string, string]> {
     return this.#record;
   }
 
-  /** The public session id; server-side stores only, `undefined` until one exists. */
+  /** The public session id; server-side stores only, `undefined` until one exists (a new session gets one when saved). */
   get id(): string | undefined {
-    return undefined;
+    if (!this.#newId) return undefined;
+    this.#data; // the id is the loaded record's
+    return this.#id;
   }
 
   /** True once anything was read or written during this request. */
@@ -99,7 +118,7 @@ export class Session implements Iterable<[string, string]> {
     const data = this.#data.data;
     if (data.get(key) !== value) {
       data.set(key, value);
-      this.#modified = true;
+      this.#changed();
     }
     return this;
   }
@@ -110,7 +129,7 @@ export class Session implements Iterable<[string, string]> {
     const old = data.get(key);
     if (old !== undefined) {
       data.delete(key);
-      this.#modified = true;
+      this.#changed();
     }
     return old;
   }
@@ -155,7 +174,7 @@ export class Session implements Iterable<[string, string]> {
     const data = this.#data.data;
     if (data.size === 0) return;
     data.clear();
-    this.#modified = true;
+    this.#changed();
   }
 
   /** The user's keys as a plain object (`this.json(this.session)`); the flash and Stoat's own data are not in it. */
@@ -169,6 +188,7 @@ export class Session implements Iterable<[string, string]> {
    */
   cycleKey(): void {
     this.#data; // load first: the data must move to the new id
+    if (this.#newId) this.#id = this.#newId();
     this.#cycled = true;
     this.#modified = true;
   }
@@ -177,6 +197,7 @@ export class Session implements Iterable<[string, string]> {
   flush(): void {
     this.#load = undefined;
     this.#record = emptyRecord(this.#now());
+    this.#id = undefined; // a write after sign-out starts a session under a new id
     this.#flushed = true;
     this.#cycled = false;
     this.#modified = true;
@@ -192,7 +213,7 @@ export class Session implements Iterable<[string, string]> {
     const record = this.#data;
     record.maxAge = seconds;
     record.browserSession = false;
-    this.#modified = true;
+    this.#changed();
   }
 
   /** The cookie ends with the browser session (no Expires); the server still enforces the idle expiry. */
@@ -200,7 +221,13 @@ export class Session implements Iterable<[string, string]> {
     const record = this.#data;
     record.browserSession = true;
     record.maxAge = undefined;
+    this.#changed();
+  }
+
+  /** Marks a change; a new session of an id-based store gets its id with its first change. */
+  #changed(): void {
     this.#modified = true;
+    if (this.#newId) this.#id ??= this.#newId();
   }
 
   [inspect.custom](): string {

@@ -10,6 +10,7 @@ import type { LoadResult, SessionStore, StoreFactory } from "./store.js";
  */
 export class CookieStore implements SessionStore {
   readonly name = "cookie";
+  readonly usesIds = false;
   readonly #sealer: IronSealer;
 
   constructor(options: Pick<ResolvedSessionOptions, "secrets">) {

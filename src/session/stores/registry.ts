@@ -1,10 +1,14 @@
 import { UnknownStoreError } from "../errors.js";
 import { cookieStoreFactory } from "./cookie_store.js";
+import { SERVER_STORE_NAMES, serverStoreFactory } from "./server_factories.js";
 import type { SessionStore, StoreFactory } from "./store.js";
 
 // Store names -> factories (Marten's store registry): an unknown name fails at boot, never at first request.
 
-const factories = new Map<string, StoreFactory>([["cookie", cookieStoreFactory]]);
+const factories = new Map<string, StoreFactory>([
+  ["cookie", cookieStoreFactory],
+  ...SERVER_STORE_NAMES.map((name) => [name, serverStoreFactory(name)] as const),
+]);
 
 /** Adds or replaces a named store, for plugins and specs. */
 export function registerStore(name: string, factory: StoreFactory): void {

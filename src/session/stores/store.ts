@@ -15,18 +15,30 @@ export type LoadResult = Loaded | { rejected: SuspiciousReason } | undefined;
 /**
  * The hook boundary of Rack's abstract id store: a store persists, nothing more. It does not decide when to
  * write (the middleware does) nor own data or ids (the Session does). `cookieValue` is what the browser
- * holds: the whole sealed record for the cookie store, an id for server-side stores.
+ * holds: the whole sealed record for the cookie store, a public session id for server-side stores.
  */
 export interface SessionStore {
   readonly name: string;
+  /**
+   * True for server-side stores: the cookie holds an id and loading is I/O, done before the handler runs
+   * when a cookie came in. False (the cookie store): loading is computation, done on first use.
+   */
+  readonly usesIds?: boolean;
   /** Reads the record `cookieValue` names. Never throws on hostile input: it answers `rejected`. */
-  load(cookieValue: string, now: number): LoadResult;
-  /** Persists `record` to expire at `expiresAt`; returns the cookie value to send. */
-  save(record: SessionRecord, expiresAt: number, previous: string | undefined): string | Promise<string>;
+  load(cookieValue: string, now: number): LoadResult | Promise<LoadResult>;
+  /** Persists `record` (under `id`, for stores that use ids) to expire at `expiresAt`; returns the cookie value. */
+  save(
+    record: SessionRecord,
+    expiresAt: number,
+    id: string | undefined,
+    now: number,
+  ): string | Promise<string>;
   /** Extends an unchanged record's expiry; returns the cookie value to send. */
-  touch(record: SessionRecord, expiresAt: number, cookieValue: string): string | Promise<string>;
+  touch(record: SessionRecord, expiresAt: number, cookieValue: string, now: number): string | Promise<string>;
   /** Removes the record; removing one that is gone is not an error. */
   destroy(cookieValue: string): void | Promise<void>;
+  /** Releases connections (Application.close calls it). */
+  close?(): Promise<void>;
 }
 
 /** What the registry knows of a store name: its own options and how to build it. */

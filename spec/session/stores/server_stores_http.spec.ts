@@ -1,0 +1,276 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { type Application, Handler, type RoutesDefinition, type SessionOptions } from "stoat";
+import request from "supertest";
+import { newSessionId, privateId } from "../../../src/session/ids.js";
+import { openBackend } from "../../../src/session/stores/adapters.js";
+import type { Backend } from "../../../src/session/stores/backend.js";
+import { Clock, cookieValue, listen, OTHER_SECRET, SECRET, testApp } from "../../support/app.js";
+import { type ServiceName, serviceUrl, useService } from "../../support/services.js";
+
+// What every server-side store promises over HTTP (issue 3): ids in the cookie, hashes at rest, strict
+// mode, cycleKey/flush with replay, expiry on read, rotation with encryption at rest, instrumentation.
+
+class Probe extends Handler {
+  async read() {
+    this.json({ id: this.session.id ?? null, data: this.session.toJSON() });
+  }
+  async write() {
+    this.session.set(this.params.k ?? "a", this.params.v ?? "1");
+    this.json({ id: this.session.id ?? null });
+  }
+  async cycle() {
+    this.session.cycleKey();
+    this.json({ id: this.session.id ?? null });
+  }
+  async flush() {
+    this.session.flush();
+    this.json({ ok: true });
+  }
+}
+
+const routes: RoutesDefinition = (r) => {
+  for (const action of ["read", "write", "cycle", "flush"]) r.get(`/${action}`, Probe, action);
+};
+
+const run = Date.now().toString(36);
+const sqliteDir = mkdtempSync(join(tmpdir(), "stoat-sqlite-"));
+after(() => rmSync(sqliteDir, { recursive: true, force: true }));
+
+interface StoreCase {
+  name: string;
+  service?: ServiceName;
+  options(): SessionOptions & Record<string, unknown>;
+}
+
+const cases: StoreCase[] = [
+  { name: "memory", options: () => ({}) },
+  {
+    name: "redis",
+    service: "redis",
+    options: () => ({ url: serviceUrl("redis"), namespace: `spec-${run}` }),
+  },
+  {
+    name: "memcache",
+    service: "memcache",
+    options: () => ({ memcacheServer: serviceUrl("memcache"), namespace: `spec-${run}` }),
+  },
+  { name: "sqlite", options: () => ({ database: join(sqliteDir, "sessions.sqlite3") }) },
+  {
+    name: "postgres",
+    service: "postgres",
+    options: () => ({ url: serviceUrl("postgres"), namespace: `spec-${run}` }),
+  },
+  {
+    name: "mysql",
+    service: "mysql",
+    options: () => ({ url: serviceUrl("mysql"), namespace: `spec-${run}` }),
+  },
+];
+
+const cookie = (id: string) => `_stoat_session=${id}`;
+
+for (const store of cases) {
+  describe(`server-side store over HTTP: ${store.name}`, function () {
+    this.timeout(15000);
+    const apps: Application[] = [];
+    let clock: Clock;
+    let http: ReturnType<typeof request>;
+    let backend: Backend | undefined;
+
+    function app(options: SessionOptions = {}): Application {
+      const made = testApp({ routes, clock, store: store.name, options: { ...store.options(), ...options } });
+      apps.push(made);
+      return made;
+    }
+
+    before(async function () {
+      if (store.service) await useService(this, store.service);
+      // A second connection to the same data, to look at what is stored without going through Stoat.
+      // (The memory store lives inside one process, so it is inspected through the app's own behaviour.)
+      if (store.name !== "memory") {
+        const o = store.options();
+        backend = await openBackend(store.name as "redis", {
+          url: o.url as string | undefined,
+          memcacheServer: o.memcacheServer as string | undefined,
+          database: o.database as string | undefined,
+          namespace: o.namespace as string | undefined,
+          timeoutMs: 2000,
+          ttlMs: 60_000,
+        });
+      }
+    });
+    beforeEach(async () => {
+      clock = new Clock();
+      clock.now = Date.now(); // backends expire by the real clock; the injected one starts from it
+      const main = app();
+      await main.ready();
+      http = request(main.callback());
+    });
+    afterEach(async () => {
+      await Promise.all(apps.splice(0).map((a) => a.close()));
+    });
+    after(async () => {
+      await backend?.close();
+    });
+
+    it("keeps the data under a 43-character id that the handler sees as session.id", async () => {
+      const written = await http.get("/write?k=user&v=ann");
+      const id = cookieValue(written)!;
+      expect(id).to.match(/^[A-Za-z0-9_-]{43}$/);
+      expect(written.body.id).to.equal(id);
+      const read = await http.get("/read").set("Cookie", cookie(id));
+      expect(read.body).to.deep.equal({ id, data: { user: "ann" } });
+      expect(read.headers["set-cookie"]).to.equal(undefined);
+    });
+
+    it("strict mode: a well-formed unknown id gets a fresh id and creates nothing", async () => {
+      const planted = newSessionId();
+      const read = await http.get("/read").set("Cookie", cookie(planted));
+      expect(read.body).to.deep.equal({ id: null, data: {} });
+      if (backend) expect(await backend.get(privateId(planted))).to.equal(undefined);
+      const written = await http.get("/write").set("Cookie", cookie(planted));
+      const id = cookieValue(written)!;
+      expect(id)
+        .to.match(/^[A-Za-z0-9_-]{43}$/)
+        .and.not.equal(planted);
+      expect((await http.get("/read").set("Cookie", cookie(planted))).body.data).to.deep.equal({});
+    });
+
+    it("refuses a malformed id before any store access", async () => {
+      const reads = listen("stoat:session:read");
+      const suspicious = listen("stoat:session:suspicious");
+      try {
+        for (const bad of ["../x", "a/b", "*", "%", "'", "x".repeat(10_000), privateId(newSessionId())]) {
+          const res = await http.get("/read").set("Cookie", cookie(bad));
+          expect(res.status, bad).to.equal(200);
+          expect(res.body.data).to.deep.equal({});
+        }
+        expect(reads.messages).to.deep.equal([]);
+        expect(suspicious.messages.map((m) => m.reason)).to.include("malformed");
+      } finally {
+        reads.stop();
+        suspicious.stop();
+      }
+    });
+
+    it("cycleKey moves the data to a new id; the old id replayed gets an empty session", async () => {
+      const old = cookieValue(await http.get("/write?k=user&v=ann"))!;
+      const cycled = await http.get("/cycle").set("Cookie", cookie(old));
+      const fresh = cookieValue(cycled)!;
+      expect(fresh)
+        .to.match(/^[A-Za-z0-9_-]{43}$/)
+        .and.not.equal(old);
+      expect(cycled.body.id).to.equal(fresh);
+      expect((await http.get("/read").set("Cookie", cookie(fresh))).body.data).to.deep.equal({ user: "ann" });
+      expect((await http.get("/read").set("Cookie", cookie(old))).body.data).to.deep.equal({});
+    });
+
+    it("flush destroys the record and clears the cookie; a replay gets an empty session", async () => {
+      const id = cookieValue(await http.get("/write"))!;
+      const flushed = await http.get("/flush").set("Cookie", cookie(id));
+      expect(cookieValue(flushed)).to.equal("");
+      expect((await http.get("/read").set("Cookie", cookie(id))).body.data).to.deep.equal({});
+      if (backend) expect(await backend.get(privateId(id))).to.equal(undefined);
+    });
+
+    it("enforces the idle expiry on read, from the record", async () => {
+      const id = cookieValue(await http.get("/write"))!;
+      clock.advance(1209600);
+      const events = listen("stoat:session:suspicious");
+      try {
+        expect((await http.get("/read").set("Cookie", cookie(id))).body.data).to.deep.equal({});
+        expect(events.messages).to.deep.equal([{ reason: "expired", store: store.name }]);
+      } finally {
+        events.stop();
+      }
+    });
+
+    it("touches an unchanged session at most once per touchAfter", async () => {
+      const id = cookieValue(await http.get("/write"))!;
+      const writes = listen("stoat:session:write");
+      try {
+        clock.advance(30);
+        expect((await http.get("/read").set("Cookie", cookie(id))).headers["set-cookie"]).to.equal(undefined);
+        expect(writes.messages).to.have.length(0);
+        clock.advance(30);
+        const touched = await http.get("/read").set("Cookie", cookie(id));
+        expect(cookieValue(touched)).to.equal(id);
+        expect(writes.messages).to.deep.equal([{ sid: privateId(id), store: store.name }]);
+      } finally {
+        writes.stop();
+      }
+    });
+
+    it("publishes read, write and delete with the hashed id only", async () => {
+      const channels = ["read", "write", "delete"].map((c) => listen(`stoat:session:${c}`));
+      try {
+        const id = cookieValue(await http.get("/write"))!;
+        await http.get("/read").set("Cookie", cookie(id));
+        await http.get("/flush").set("Cookie", cookie(id));
+        const [reads, writes, deletes] = channels.map((c) => c.messages);
+        const expected = { sid: privateId(id), store: store.name };
+        expect(expected.sid).to.match(/^2::[0-9a-f]{64}$/);
+        expect(writes).to.deep.equal([expected]);
+        expect(reads).to.deep.equal([expected, expected]);
+        expect(deletes).to.deep.equal([expected]);
+        expect(JSON.stringify([reads, writes, deletes])).to.not.include(id);
+      } finally {
+        for (const c of channels) c.stop();
+      }
+    });
+
+    // The memory store lives inside one app's process: no second connection can look at it, and two apps
+    // never share it, so the at-rest and rotation specs below need a store with a server.
+    if (store.name !== "memory") {
+      it("stores only the hash of the id, and no plaintext", async () => {
+        const id = cookieValue(await http.get("/write?k=secret&v=plaintext-marker"))!;
+        const stored = await backend!.get(privateId(id));
+        expect(stored).to.be.a("string").that.matches(/^em1:/);
+        expect(stored).to.not.include("plaintext-marker");
+        expect(stored).to.not.include(id);
+        expect(await backend!.get(id)).to.equal(undefined);
+      });
+
+      it("rotates secrets: an old key still decrypts, the next write re-encrypts, removal empties", async () => {
+        const id = cookieValue(await http.get("/write?k=user&v=ann"))!;
+        const untouched = cookieValue(await http.get("/write?k=user&v=bob"))!;
+        const rotated = app({ secret: OTHER_SECRET, oldSecret: SECRET });
+        const rotatedHttp = request(rotated.callback());
+        expect((await rotatedHttp.get("/read").set("Cookie", cookie(id))).body.data).to.deep.equal({
+          user: "ann",
+        });
+        await rotatedHttp.get("/write?k=more&v=1").set("Cookie", cookie(id));
+        const onlyNew = request(app({ secret: OTHER_SECRET }).callback());
+        expect((await onlyNew.get("/read").set("Cookie", cookie(id))).body.data).to.deep.equal({
+          user: "ann",
+          more: "1",
+        });
+        const events = listen("stoat:session:suspicious");
+        try {
+          expect((await onlyNew.get("/read").set("Cookie", cookie(untouched))).body.data).to.deep.equal({});
+          expect(events.messages).to.deep.equal([{ reason: "decrypt", store: store.name }]);
+        } finally {
+          events.stop();
+        }
+      });
+
+      it("with encrypt: false and the json serializer, stores readable JSON, and reads either serializer", async () => {
+        const plain = request(app({ encrypt: false, serializer: "json" }).callback());
+        const id = cookieValue(await plain.get("/write?k=user&v=ann"))!;
+        const stored = await backend!.get(privateId(id));
+        expect(stored)
+          .to.match(/^pj1:\[1,/)
+          .and.include('"user","ann"');
+        const msgpack = request(app({ encrypt: false, serializer: "msgpack" }).callback());
+        expect((await msgpack.get("/read").set("Cookie", cookie(id))).body.data).to.deep.equal({
+          user: "ann",
+        });
+        // With encryption on, a plain record (as an attacker with store access might plant) is refused.
+        expect((await http.get("/read").set("Cookie", cookie(id))).body.data).to.deep.equal({});
+      });
+    }
+  });
+}

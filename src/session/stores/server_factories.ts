@@ -1,0 +1,72 @@
+import { type Rule, rules, type Schema } from "../../app/validation.js";
+import type { SerializerName } from "../codec.js";
+import { openBackend } from "./adapters.js";
+import { ServerStore } from "./server_store.js";
+import type { StoreFactory } from "./store.js";
+
+// The server-side store names of DESIGN.md section 3: each a Keyv backend behind the one ServerStore layer.
+// Every store takes `encrypt`, `serializer` and `timeout`, plus the options of its backend.
+
+export type ServerStoreName = "memory" | "redis" | "memcache" | "sqlite" | "postgres" | "mysql" | "keyv";
+
+const URL_RULE = (schemes: string[]): Rule =>
+  rules.string(
+    new RegExp(`^(${schemes.join("|")})://`),
+    `a URL starting with ${schemes.map((s) => `${s}://`).join(" or ")}`,
+  );
+
+const common: Schema = {
+  encrypt: rules.boolean(),
+  serializer: rules.oneOf("msgpack", "json"),
+  timeout: {
+    check: (v) =>
+      typeof v === "number" && v > 0 && v <= 60 ? undefined : "a number of seconds above 0, at most 60",
+  },
+  namespace: rules.string(/^[\w:.-]{1,64}$/, "letters, digits and _ : . - (at most 64)"),
+};
+
+const own: Record<ServerStoreName, Schema> = {
+  memory: {
+    maxEntries: {
+      check: (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : "a whole number above 0"),
+    },
+  },
+  redis: { url: URL_RULE(["redis", "rediss"]) },
+  memcache: {
+    memcacheServer: rules.string(/^[\w.-]+(:\d+)?$/, 'a "host:port" such as "localhost:11211"'),
+    poolSize: {
+      check: (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : "a whole number above 0"),
+    },
+  },
+  sqlite: { database: rules.string(/^.+$/, "a file path") },
+  postgres: { url: URL_RULE(["postgres", "postgresql"]) },
+  mysql: { url: URL_RULE(["mysql", "mariadb"]) },
+  keyv: { keyv: { check: (v) => (typeof v === "object" && v !== null ? undefined : "a Keyv instance") } },
+};
+
+export function serverStoreFactory(name: ServerStoreName): StoreFactory {
+  return {
+    rules: { ...common, ...own[name] },
+    async create(options, given) {
+      const timeoutMs = Math.round(((given.timeout as number | undefined) ?? 2) * 1000);
+      const backend = await openBackend(name, {
+        url: given.url as string | undefined,
+        memcacheServer: given.memcacheServer as string | undefined,
+        poolSize: given.poolSize as number | undefined,
+        database: given.database as string | undefined,
+        namespace: given.namespace as string | undefined,
+        keyv: given.keyv,
+        maxEntries: given.maxEntries as number | undefined,
+        timeoutMs,
+        ttlMs: options.expireAfter * 1000,
+      });
+      return new ServerStore(name, backend, {
+        secrets: options.secrets,
+        encrypt: (given.encrypt as boolean | undefined) ?? true,
+        serializer: (given.serializer as SerializerName | undefined) ?? "msgpack",
+      });
+    },
+  };
+}
+
+export const SERVER_STORE_NAMES: readonly ServerStoreName[] = Object.keys(own) as ServerStoreName[];
