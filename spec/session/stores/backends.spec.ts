@@ -10,14 +10,16 @@ import { expect } from "chai";
 import { Keyv } from "keyv";
 import { ConfigError, SessionStoreUnavailableError } from "../../../src/session/errors.js";
 import {
-  ADAPTER_PACKAGES,
-  type AdapterOptions,
   adapterImportError,
-  type BackendName,
   importAdapter,
   missingPackage,
+} from "../../../src/session/stores/adapters/import_adapter.js";
+import {
+  ADAPTER_PACKAGES,
+  type AdapterOptions,
+  type BackendName,
   openBackend,
-} from "../../../src/session/stores/adapters.js";
+} from "../../../src/session/stores/adapters/index.js";
 import type { Backend } from "../../../src/session/stores/backend.js";
 import { KeyvBackend } from "../../../src/session/stores/keyv_backend.js";
 import { type ServiceName, serviceUrl, useService } from "../../support/services.js";

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AdapterOptions, openBackend } from "../../../src/session/stores/adapters.js";
+import { type AdapterOptions, openBackend } from "../../../src/session/stores/adapters/index.js";
 import { ServerStore } from "../../../src/session/stores/server_store.js";
 import { SECRET } from "../../support/app.js";
 import { type ServiceName, serviceUrl } from "../../support/services.js";

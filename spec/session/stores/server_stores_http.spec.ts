@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { type Application, Handler, type RoutesDefinition, type SessionOptions } from "stoat";
 import request from "supertest";
 import { newSessionId, privateId } from "../../../src/session/ids.js";
-import { openBackend } from "../../../src/session/stores/adapters.js";
+import { openBackend } from "../../../src/session/stores/adapters/index.js";
 import type { Backend } from "../../../src/session/stores/backend.js";
 import { Clock, cookieValue, listen, OTHER_SECRET, SECRET, testApp } from "../../support/app.js";
 import { type ServiceName, serviceUrl, useService } from "../../support/services.js";

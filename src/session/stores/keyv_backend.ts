@@ -94,7 +94,7 @@ export class KeyvBackend implements Backend {
     this.#closed = true;
     const { close, destroy, timeoutMs } = this.#options;
     try {
-      await this.#bounded(
+      await withTimeout(
         Promise.resolve().then(() => (close ? close() : this.#keyv.disconnect())),
         timeoutMs,
       );
@@ -109,27 +109,11 @@ export class KeyvBackend implements Backend {
   async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new SessionStoreUnavailableError(`session backend "${this.name}" is closed`);
     try {
-      const result = await this.#bounded(Promise.resolve().then(run), this.#options.timeoutMs);
+      const result = await withTimeout(Promise.resolve().then(run), this.#options.timeoutMs);
       this.#reported = [];
       return result;
     } catch (error) {
       throw this.#failure(operation, error);
-    }
-  }
-
-  async #bounded<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-    });
-    try {
-      return await Promise.race([work, deadline]);
-    } catch (error) {
-      work.catch(() => {}); // an abandoned call that fails later is not an unhandled rejection
-      throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -145,6 +129,26 @@ export class KeyvBackend implements Backend {
         cause: error,
       },
     );
+  }
+}
+
+/**
+ * `work`, or a rejection ("no answer within N ms") once `timeoutMs` has passed. The work itself is abandoned,
+ * not cancelled. The timer does not keep the process alive.
+ */
+export async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } catch (error) {
+    work.catch(() => {}); // an abandoned call that fails later is not an unhandled rejection
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

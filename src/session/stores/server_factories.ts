@@ -1,6 +1,6 @@
 import { type Rule, rules, type Schema } from "../../app/validation.js";
 import type { SerializerName } from "../codec.js";
-import { openBackend } from "./adapters.js";
+import { openBackend } from "./adapters/index.js";
 import { ServerStore } from "./server_store.js";
 import type { StoreFactory } from "./store.js";
 
