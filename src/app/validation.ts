@@ -75,6 +75,12 @@ export const rules = {
         ? undefined
         : `a whole number of seconds from ${min} to ${2 ** 31}`,
   }),
+  wholeNumber: (min: number, max: number): Rule => ({
+    check: (v) =>
+      typeof v === "number" && Number.isInteger(v) && v >= min && v <= max
+        ? undefined
+        : `a whole number from ${min} to ${max}`,
+  }),
   function: (): Rule => ({ check: (v) => (typeof v === "function" ? undefined : "a function") }),
   any: (): Rule => ({ check: () => undefined }),
 };

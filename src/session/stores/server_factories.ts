@@ -26,21 +26,15 @@ const common: Schema = {
 };
 
 const own: Record<ServerStoreName, Schema> = {
-  memory: {
-    maxEntries: {
-      check: (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : "a whole number above 0"),
-    },
-  },
+  memory: { maxEntries: rules.wholeNumber(1, 10_000_000) },
   redis: { url: URL_RULE(["redis", "rediss"]) },
   memcache: {
     memcacheServer: rules.string(/^[\w.-]+(:\d+)?$/, 'a "host:port" such as "localhost:11211"'),
-    poolSize: {
-      check: (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : "a whole number above 0"),
-    },
+    poolSize: rules.wholeNumber(1, 100),
   },
   sqlite: { database: rules.string(/^.+$/, "a file path") },
-  postgres: { url: URL_RULE(["postgres", "postgresql"]) },
-  mysql: { url: URL_RULE(["mysql", "mariadb"]) },
+  postgres: { url: URL_RULE(["postgres", "postgresql"]), poolSize: rules.wholeNumber(1, 100) },
+  mysql: { url: URL_RULE(["mysql", "mariadb"]), poolSize: rules.wholeNumber(1, 100) },
   keyv: { keyv: { check: (v) => (typeof v === "object" && v !== null ? undefined : "a Keyv instance") } },
 };
 

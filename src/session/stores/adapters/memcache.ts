@@ -2,13 +2,14 @@ import type { EventEmitter } from "node:events";
 import type { KeyvStoreAdapter } from "keyv";
 import type { Backend } from "../backend.js";
 import { KeyvBackend } from "../keyv_backend.js";
+import { PooledBackend } from "../pooled_backend.js";
 import { type AdapterClass, importAdapter, keyvClass } from "./import_adapter.js";
 import { ADAPTER_PACKAGES, type AdapterOptions, DEFAULTS } from "./options.js";
 
 // memcache: memjs's per-request `timeout` and `conntimeout` (seconds), one attempt (`retries: 1`), an
 // "error" listener (KeyvMemcache is an EventEmitter: an error with no listener crashes the process), TTLs
-// capped at 30 days (memcached reads more as a Unix date). `poolSize` has no memjs counterpart: memjs keeps
-// one pipelined socket per server, so it is accepted and unused.
+// capped at 30 days (memcached reads more as a Unix date). memjs keeps one socket per server, so `poolSize`
+// (default 10) opens that many clients and spreads calls over them (PooledBackend).
 
 /** memcached reads an expiry above 30 days as a Unix timestamp. */
 const MEMCACHE_MAX_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -46,24 +47,28 @@ export async function openMemcache(options: AdapterOptions): Promise<Backend> {
     }
   }
 
-  const adapter = new Memcache(options.memcacheServer ?? DEFAULTS.memcacheServer, {
-    timeout: seconds, // per request, after the socket is connected
-    conntimeout: seconds,
-    retries: 1, // memjs counts attempts: 1 means no retry
-    keepAlive: true,
-    // memjs logs every failure to the console by default; failures surface as thrown errors instead.
-    logger: { log: () => {} },
-  });
-  (adapter as unknown as EventEmitter).on("error", () => {});
-  const keyv = new Keyv({
-    store: adapter,
-    namespace: options.namespace ?? DEFAULTS.namespace,
-    useKeyPrefix: false,
-  });
-  return new KeyvBackend(keyv, {
-    name: "memcache",
-    timeoutMs: options.timeoutMs,
-    maxTtlMs: MEMCACHE_MAX_TTL_MS,
-    close: () => adapter.client.close(),
-  });
+  const open = (): Backend => {
+    const adapter = new Memcache(options.memcacheServer ?? DEFAULTS.memcacheServer, {
+      timeout: seconds, // per request, after the socket is connected
+      conntimeout: seconds,
+      retries: 1, // memjs counts attempts: 1 means no retry
+      keepAlive: true,
+      // memjs logs every failure to the console by default; failures surface as thrown errors instead.
+      logger: { log: () => {} },
+    });
+    (adapter as unknown as EventEmitter).on("error", () => {});
+    const keyv = new Keyv({
+      store: adapter,
+      namespace: options.namespace ?? DEFAULTS.namespace,
+      useKeyPrefix: false,
+    });
+    return new KeyvBackend(keyv, {
+      name: "memcache",
+      timeoutMs: options.timeoutMs,
+      maxTtlMs: MEMCACHE_MAX_TTL_MS,
+      close: () => adapter.client.close(),
+    });
+  };
+  const size = options.poolSize ?? DEFAULTS.poolSize;
+  return size === 1 ? open() : new PooledBackend(Array.from({ length: size }, open));
 }
