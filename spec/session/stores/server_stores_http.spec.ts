@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import { Keyv } from "keyv";
 import { type Application, Handler, type RoutesDefinition, type SessionOptions } from "stoat";
 import request from "supertest";
 import { newSessionId, privateId } from "../../../src/session/ids.js";
@@ -36,6 +37,7 @@ const routes: RoutesDefinition = (r) => {
 };
 
 const run = Date.now().toString(36);
+const sharedKeyv = new Keyv();
 const sqliteDir = mkdtempSync(join(tmpdir(), "stoat-sqlite-"));
 after(() => rmSync(sqliteDir, { recursive: true, force: true }));
 
@@ -68,6 +70,8 @@ const cases: StoreCase[] = [
     service: "mysql",
     options: () => ({ url: serviceUrl("mysql"), namespace: `spec-${run}` }),
   },
+  // The app's own Keyv instance (here over a Map; in an app, mongo, dynamo, valkey...), shared by every app.
+  { name: "keyv", options: () => ({ keyv: sharedKeyv }) },
 ];
 
 const cookie = (id: string) => `_stoat_session=${id}`;
@@ -97,6 +101,7 @@ for (const store of cases) {
           memcacheServer: o.memcacheServer as string | undefined,
           database: o.database as string | undefined,
           namespace: o.namespace as string | undefined,
+          keyv: o.keyv,
           timeoutMs: 2000,
           ttlMs: 60_000,
         });
