@@ -10,6 +10,7 @@ export {
   ConfigError,
   CookieOverflowError,
   InvalidSessionValueError,
+  SessionConflictError,
   SessionError,
   SessionNotEnabledError,
   SessionOverflowError,
@@ -18,8 +19,8 @@ export {
 } from "./session/errors.js";
 export { channels, type SuspiciousReason } from "./session/events.js";
 export type { SessionOptions } from "./session/options.js";
-export type { SessionRecord } from "./session/record.js";
+export type { Changes, SessionRecord } from "./session/record.js";
 export { Session } from "./session/session.js";
 export { CookieStore } from "./session/stores/cookie_store.js";
 export { registerStore } from "./session/stores/registry.js";
-export type { Loaded, LoadResult, SessionStore, StoreFactory } from "./session/stores/store.js";
+export type { Loaded, LoadResult, SaveContext, SessionStore, StoreFactory } from "./session/stores/store.js";

@@ -39,6 +39,13 @@ async function loadedRecord(
   return result && "record" in result ? result.record : undefined;
 }
 
+/** Saves and checks that the store answered a cookie value (not "gone"). */
+async function save(store: SessionStore, ...args: Parameters<SessionStore["save"]>): Promise<string> {
+  const value = await store.save(...args);
+  expect(value, "save answers a cookie value").to.be.a("string");
+  return value!;
+}
+
 export function storeContract(name: string, options: StoreContractOptions): void {
   describe(`store contract: ${name}`, () => {
     let store: SessionStore;
@@ -66,7 +73,7 @@ export function storeContract(name: string, options: StoreContractOptions): void
       saved.flash.set("notice", "hi");
       saved.maxAge = 600;
       saved.browserSession = true;
-      const value = await store.save(saved, T0 + 60_000, newId(), T0);
+      const value = await save(store, saved, T0 + 60_000, newId(), T0);
       const result = await store.load(value, T0 + 1000);
       expect(result && "record" in result, "loaded").to.equal(true);
       const loaded = (result as { record: SessionRecord; expiresAt: number }).record;
@@ -81,8 +88,8 @@ export function storeContract(name: string, options: StoreContractOptions): void
 
     it("upserts: a second save of changed data is what loads", async () => {
       const id = newId();
-      const first = await store.save(record({ a: "1" }), T0 + 60_000, id, T0);
-      const second = await store.save(record({ a: "2", b: "3" }), T0 + 60_000, id, T0);
+      const first = await save(store, record({ a: "1" }), T0 + 60_000, id, T0);
+      const second = await save(store, record({ a: "2", b: "3" }), T0 + 60_000, id, T0);
       expect(Object.fromEntries((await loadedRecord(store, second, T0))!.data)).to.deep.equal({
         a: "2",
         b: "3",
@@ -95,7 +102,7 @@ export function storeContract(name: string, options: StoreContractOptions): void
     });
 
     it("destroys idempotently", async () => {
-      const value = await store.save(record({ a: "1" }), T0 + 60_000, newId(), T0);
+      const value = await save(store, record({ a: "1" }), T0 + 60_000, newId(), T0);
       await store.destroy(value);
       await store.destroy(value);
       if (options.differences?.destroyKeepsCopies) {
@@ -106,14 +113,14 @@ export function storeContract(name: string, options: StoreContractOptions): void
     });
 
     it("enforces expiry on read", async () => {
-      const value = await store.save(record({ a: "1" }), T0 + 10_000, newId(), T0);
+      const value = await save(store, record({ a: "1" }), T0 + 10_000, newId(), T0);
       expect(await loadedRecord(store, value, T0 + 9_999)).to.not.equal(undefined);
       expect(await loadedRecord(store, value, T0 + 10_000)).to.equal(undefined);
     });
 
     it("touch moves the expiry of an unchanged record", async () => {
       const rec = record({ a: "1" });
-      const value = await store.save(rec, T0 + 10_000, newId(), T0);
+      const value = await save(store, rec, T0 + 10_000, newId(), T0);
       const touched = await store.touch(rec, T0 + 20_000, value, T0);
       expect(Object.fromEntries((await loadedRecord(store, touched, T0 + 15_000))!.data)).to.deep.equal({
         a: "1",

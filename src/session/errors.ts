@@ -36,6 +36,13 @@ export class SessionOverflowError extends SessionError {
   override readonly code: string = "E_SESSION_OVERFLOW";
 }
 
+/** Concurrent requests kept changing one session and the merge gave up: answered 409, nothing lost silently. */
+export class SessionConflictError extends SessionError {
+  override readonly code: string = "E_SESSION_CONFLICT";
+  override status = 409;
+  override expose = true;
+}
+
 /** The store could not be reached in time: answered as 503 with Retry-After. */
 export class SessionStoreUnavailableError extends SessionError {
   override readonly code: string = "E_SESSION_STORE_UNAVAILABLE";

@@ -140,8 +140,12 @@ class RequestSession {
     const expiresAt = expiryOf(record, this.#options, now);
     const cookieExpiry = record.browserSession ? undefined : expiresAt;
     if (session.modified) {
-      const value = await this.#store.save(record, expiresAt, state.ensureId(), now);
-      this.#cookie.write(ctx, value, cookieExpiry);
+      const existing = this.#loaded !== undefined && !state.flushed && !state.cycled;
+      const context = { existing, changes: state.changes };
+      const value = await this.#store.save(record, expiresAt, state.ensureId(), now, context);
+      if (value === undefined)
+        this.#cookie.clear(ctx); // destroyed by another request meanwhile: stays so
+      else this.#cookie.write(ctx, value, cookieExpiry);
     } else if (this.#loaded && expiresAt - this.#loaded.expiresAt >= this.#options.touchAfter * 1000) {
       const value = await this.#store.touch(record, expiresAt, this.#incoming!, now);
       this.#cookie.write(ctx, value, cookieExpiry);

@@ -16,6 +16,24 @@ export interface SessionRecord {
   browserSession?: boolean;
 }
 
+/** What one request changed in a record's data: merged onto the current record by stores that can. */
+export interface Changes {
+  /** Key -> new value; `undefined` for a deleted key. Applied after `cleared`. */
+  readonly data: ReadonlyMap<string, string | undefined>;
+  /** `clear()` was called: every key not in `data` goes. */
+  readonly cleared: boolean;
+}
+
+/** `changes` applied to `base` (a fresher copy of the record another request may have changed). */
+export function applyChanges(base: Map<string, string>, changes: Changes): Map<string, string> {
+  const merged = changes.cleared ? new Map<string, string>() : new Map(base);
+  for (const [key, value] of changes.data) {
+    if (value === undefined) merged.delete(key);
+    else merged.set(key, value);
+  }
+  return merged;
+}
+
 export function emptyRecord(now: number): SessionRecord {
   return { data: new Map(), flash: new Map(), createdAt: now };
 }

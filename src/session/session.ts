@@ -1,6 +1,6 @@
 import { inspect } from "node:util";
 import { InvalidSessionValueError } from "./errors.js";
-import { emptyRecord, RESERVED_KEY, type SessionRecord } from "./record.js";
+import { type Changes, emptyRecord, RESERVED_KEY, type SessionRecord } from "./record.js";
 
 /** What the middleware and the flash may see of a session: nothing a handler should touch. */
 export interface SessionInternals {
@@ -13,6 +13,8 @@ export interface SessionInternals {
   readonly flushed: boolean;
   /** Replaces the stored flash; marks the session modified only when it changes. */
   setFlash(next: Map<string, string>): void;
+  /** What this request changed, for stores that merge changes onto the current record. */
+  readonly changes: Changes;
   /** The id a loaded record was found under (server-side stores). */
   setId(id: string): void;
   /** The id to save under: the current one, or a new one for a new (or flushed) session. */
@@ -35,6 +37,9 @@ export class Session implements Iterable<[string, string]> {
   #cycled = false;
   #flushed = false;
   #id: string | undefined;
+  /** Keys this request set (value) or deleted (undefined), after `clear()` if #cleared. */
+  readonly #changes = new Map<string, string | undefined>();
+  #cleared = false;
   readonly #now: () => number;
   readonly #newId: (() => string) | undefined;
 
@@ -57,6 +62,9 @@ export class Session implements Iterable<[string, string]> {
         if (sameEntries(record.flash, next)) return;
         record.flash = next;
         session.#modified = true;
+      },
+      get changes() {
+        return { data: session.#changes, cleared: session.#cleared };
       },
       setId(id) {
         session.#id = id;
@@ -118,6 +126,7 @@ export class Session implements Iterable<[string, string]> {
     const data = this.#data.data;
     if (data.get(key) !== value) {
       data.set(key, value);
+      this.#changes.set(key, value);
       this.#changed();
     }
     return this;
@@ -129,6 +138,7 @@ export class Session implements Iterable<[string, string]> {
     const old = data.get(key);
     if (old !== undefined) {
       data.delete(key);
+      this.#changes.set(key, undefined);
       this.#changed();
     }
     return old;
@@ -174,6 +184,8 @@ export class Session implements Iterable<[string, string]> {
     const data = this.#data.data;
     if (data.size === 0) return;
     data.clear();
+    this.#changes.clear();
+    this.#cleared = true;
     this.#changed();
   }
 

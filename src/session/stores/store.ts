@@ -1,7 +1,7 @@
 import type { Schema } from "../../app/validation.js";
 import type { SuspiciousReason } from "../events.js";
 import type { ResolvedSessionOptions } from "../options.js";
-import type { SessionRecord } from "../record.js";
+import type { Changes, SessionRecord } from "../record.js";
 
 /** A record found by `load`, with the expiry it was stored with (ms since the epoch). */
 export interface Loaded {
@@ -26,19 +26,33 @@ export interface SessionStore {
   readonly usesIds?: boolean;
   /** Reads the record `cookieValue` names. Never throws on hostile input: it answers `rejected`. */
   load(cookieValue: string, now: number): LoadResult | Promise<LoadResult>;
-  /** Persists `record` (under `id`, for stores that use ids) to expire at `expiresAt`; returns the cookie value. */
+  /**
+   * Persists `record` (under `id`, for stores that use ids) to expire at `expiresAt`; returns the cookie value.
+   * Stores that can merge use `context.changes` against the current stored record instead of writing the
+   * whole record; `undefined` means the record this request updates was destroyed meanwhile and was not
+   * brought back (destroy wins).
+   */
   save(
     record: SessionRecord,
     expiresAt: number,
     id: string | undefined,
     now: number,
-  ): string | Promise<string>;
+    context?: SaveContext,
+  ): string | undefined | Promise<string | undefined>;
   /** Extends an unchanged record's expiry; returns the cookie value to send. */
   touch(record: SessionRecord, expiresAt: number, cookieValue: string, now: number): string | Promise<string>;
   /** Removes the record; removing one that is gone is not an error. */
   destroy(cookieValue: string): void | Promise<void>;
   /** Releases connections (Application.close calls it). */
   close?(): Promise<void>;
+}
+
+/** What the middleware tells a store about a save. */
+export interface SaveContext {
+  /** The request updates a record it loaded (false: a new session, or a new id after cycleKey/flush). */
+  existing: boolean;
+  /** What the request changed in the data. */
+  changes: Changes;
 }
 
 /** What the registry knows of a store name: its own options and how to build it. */

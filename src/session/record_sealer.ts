@@ -1,0 +1,63 @@
+import { AtRestCipher } from "./at_rest.js";
+import { type Decoded, decodeRecord, encodeRecord, type SerializerName } from "./codec.js";
+import type { SessionRecord } from "./record.js";
+
+export interface RecordSealerOptions {
+  /** The current secret first, then old ones (encryption at rest). */
+  secrets: readonly string[];
+  encrypt: boolean;
+  serializer: SerializerName;
+}
+
+// What a stored value says it is: encrypted or plain, msgpack or JSON. Encrypted values are base64, plain
+// JSON is stored as text (readable in a database, as `encrypt: false` asks), plain msgpack as base64.
+const TAGS = {
+  encrypted: { msgpack: "em1:", json: "ej1:" },
+  plain: { msgpack: "pm1:", json: "pj1:" },
+} as const;
+
+/**
+ * A record as the server-side stores keep it: serialised, encrypted at rest unless `encrypt: false`, and
+ * tagged, in one string. Shared by the Keyv stores and the `database` store.
+ */
+export class RecordSealer {
+  readonly #serializer: SerializerName;
+  readonly #cipher: AtRestCipher | undefined;
+
+  constructor(options: RecordSealerOptions) {
+    this.#serializer = options.serializer;
+    this.#cipher = options.encrypt ? new AtRestCipher(options.secrets) : undefined;
+  }
+
+  get encrypted(): boolean {
+    return this.#cipher !== undefined;
+  }
+
+  encode(record: SessionRecord, expiresAt: number): string {
+    const serializer = this.#serializer;
+    const bytes = encodeRecord(record, expiresAt, serializer);
+    if (this.#cipher) return TAGS.encrypted[serializer] + this.#cipher.encrypt(bytes).toString("base64");
+    return (
+      TAGS.plain[serializer] + (serializer === "json" ? bytes.toString("utf8") : bytes.toString("base64"))
+    );
+  }
+
+  /**
+   * The record, or undefined. With encryption on, only encrypted values are read: a plain value planted in
+   * the store is refused, never trusted (S11). Either serializer is read, so changing `serializer` keeps
+   * existing sessions.
+   */
+  decode(stored: string): Decoded | undefined {
+    const tag = stored.slice(0, 4);
+    const body = stored.slice(4);
+    if (this.#cipher) {
+      const serializer =
+        tag === TAGS.encrypted.msgpack ? "msgpack" : tag === TAGS.encrypted.json ? "json" : undefined;
+      const opened = serializer && this.#cipher.decrypt(Buffer.from(body, "base64"));
+      return opened ? decodeRecord(opened.plaintext, serializer) : undefined;
+    }
+    if (tag === TAGS.plain.json) return decodeRecord(Buffer.from(body, "utf8"), "json");
+    if (tag === TAGS.plain.msgpack) return decodeRecord(Buffer.from(body, "base64"), "msgpack");
+    return undefined;
+  }
+}
