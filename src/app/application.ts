@@ -9,6 +9,7 @@ import { defineFlashAccessor, flashMiddleware } from "../handlers/flash.js";
 import { ConfigError, SessionStoreUnavailableError } from "../session/errors.js";
 import { defineSessionAccessor, sessionMiddleware } from "../session/middleware.js";
 import { type ResolvedSessionOptions, resolveSessionOptions } from "../session/options.js";
+import type { SessionsAdmin } from "../session/stores/database/sessions_admin.js";
 import { isSessionStore, storeFactory } from "../session/stores/registry.js";
 import type { SessionStore } from "../session/stores/store.js";
 import { type Config, defaultConfig, type MiddlewareEntry } from "./config.js";
@@ -88,6 +89,26 @@ export class Application {
   /** Ready when the session store is (server-side stores connect lazily); rejects with its ConfigError. */
   async ready(): Promise<void> {
     await this.#store;
+  }
+
+  /**
+   * Listing and revoking sessions, expiring and installing the table: the `database` store only
+   * (`await app.sessions.revokeAllForUser(userId, { except: this.session.id })`).
+   */
+  get sessions(): SessionsAdmin {
+    const admin = async (): Promise<SessionsAdmin> => {
+      const store = await this.#store;
+      if (!store?.admin) {
+        throw new ConfigError('app.sessions needs config.session.store = "database" (a table it can query)');
+      }
+      return store.admin;
+    };
+    return {
+      install: async () => (await admin()).install(),
+      expire: async (options) => (await admin()).expire(options),
+      listForUser: async (userId) => (await admin()).listForUser(userId),
+      revokeAllForUser: async (userId, options) => (await admin()).revokeAllForUser(userId, options),
+    };
   }
 
   /** A Node request listener, for `http.createServer(app.callback())` and supertest. */

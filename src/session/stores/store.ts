@@ -2,6 +2,7 @@ import type { Schema } from "../../app/validation.js";
 import type { SuspiciousReason } from "../events.js";
 import type { ResolvedSessionOptions } from "../options.js";
 import type { Changes, SessionRecord } from "../record.js";
+import type { SessionsAdmin } from "./database/sessions_admin.js";
 
 /** A record found by `load`, with the expiry it was stored with (ms since the epoch). */
 export interface Loaded {
@@ -45,6 +46,8 @@ export interface SessionStore {
   destroy(cookieValue: string): void | Promise<void>;
   /** Releases connections (Application.close calls it). */
   close?(): Promise<void>;
+  /** Stores with a queryable table (the `database` store) offer `app.sessions`. */
+  readonly admin?: SessionsAdmin;
 }
 
 /** What the middleware tells a store about a save. */
