@@ -22,6 +22,11 @@ export type { SessionOptions } from "./session/options.js";
 export type { Changes, SessionRecord } from "./session/record.js";
 export { Session } from "./session/session.js";
 export { CookieStore } from "./session/stores/cookie_store.js";
+export type {
+  SessionRow,
+  SessionRowAttributes,
+  SessionRowClass,
+} from "./session/stores/database/session_row.js";
 export type { ExpireOptions, SessionInfo, SessionsAdmin } from "./session/stores/database/sessions_admin.js";
 export { registerStore } from "./session/stores/registry.js";
 export type { Loaded, LoadResult, SaveContext, SessionStore, StoreFactory } from "./session/stores/store.js";

@@ -133,6 +133,8 @@ class RequestSession {
       await this.#store.destroy(this.#incoming!);
     }
     if (isEmptyRecord(record)) {
+      // Emptied: the record goes too (unless flush already took it), so a copied cookie is worth nothing.
+      if (this.#loaded && !state.flushed && !state.cycled) await this.#store.destroy(this.#incoming!);
       if (this.#incoming !== undefined) this.#cookie.clear(ctx);
       return;
     }

@@ -1,5 +1,6 @@
 import { rules, type Schema, validate } from "../app/validation.js";
 import { ConfigError } from "./errors.js";
+import type { SessionRowClass } from "./stores/database/session_row.js";
 
 /** `config.session.options`, as a user writes it (DESIGN.md section 3). */
 export interface SessionOptions {
@@ -31,11 +32,14 @@ export interface SessionOptions {
   timeout?: number;
   /** Key prefix inside the store; default "stoat:sess". */
   namespace?: string;
-  /** redis, postgres, mysql: where the server is. */
+  /**
+   * redis, postgres, mysql: where the server is. database: `sqlite://path` (default
+   * "sqlite://db/sessions.sqlite3"), `postgres://...`, `mysql://...` or `mariadb://...`.
+   */
   url?: string;
   /** memcache: "host:port", default "localhost:11211". */
   memcacheServer?: string;
-  /** memcache: connections, default 10. */
+  /** memcache, postgres, mysql, database: connections, default 10. */
   poolSize?: number;
   /** sqlite: the database file, default "db/sessions.sqlite3". */
   database?: string;
@@ -43,6 +47,22 @@ export interface SessionOptions {
   keyv?: unknown;
   /** memory: the most sessions kept (the oldest go first), default 10000. */
   maxEntries?: number;
+
+  // The `database` store (README: "The database store").
+  /** database: the table, default "sessions". */
+  table?: string;
+  /** database: the primary key column, default "id"; the session id column's name (or false) for a legacy table keyed by it. */
+  primaryKey?: string | false;
+  /** database: the column of the hashed session id, default "session_id". */
+  sessionIdColumn?: string;
+  /** database: the column of the encoded session, default "data". */
+  dataColumn?: string;
+  /** database: the largest encoded session in bytes, default 65535; larger writes throw SessionOverflowError. */
+  maxDataBytes?: number;
+  /** database: a row class replacing the built-in one (findBySessionId, new({ sessionId, data }), save, destroy). */
+  sessionClass?: SessionRowClass;
+  /** database: the session key copied into the user_id column, default "user_id". */
+  userKey?: string;
 }
 
 export interface ResolvedSessionOptions {

@@ -10,6 +10,7 @@ import { openBackend } from "../../../src/session/stores/adapters/index.js";
 import type { Backend } from "../../../src/session/stores/backend.js";
 import { Clock, cookieValue, listen, OTHER_SECRET, SECRET, testApp } from "../../support/app.js";
 import { type ServiceName, serviceUrl, useService } from "../../support/services.js";
+import { DIALECTS, installedTable, uniqueTable } from "./database/dialects.js";
 
 // What every server-side store promises over HTTP (issue 3): ids in the cookie, hashes at rest, strict
 // mode, cycleKey/flush with replay, expiry on read, rotation with encryption at rest, instrumentation.
@@ -30,10 +31,14 @@ class Probe extends Handler {
     this.session.flush();
     this.json({ ok: true });
   }
+  async remove() {
+    this.session.delete(this.params.k ?? "a");
+    this.json({ ok: true });
+  }
 }
 
 const routes: RoutesDefinition = (r) => {
-  for (const action of ["read", "write", "cycle", "flush"]) r.get(`/${action}`, Probe, action);
+  for (const action of ["read", "write", "cycle", "flush", "remove"]) r.get(`/${action}`, Probe, action);
 };
 
 const run = Date.now().toString(36);
@@ -43,8 +48,12 @@ after(() => rmSync(sqliteDir, { recursive: true, force: true }));
 
 interface StoreCase {
   name: string;
+  /** Tells apart cases of one store (the database store on each dialect). */
+  title?: string;
   service?: ServiceName;
   options(): SessionOptions & Record<string, unknown>;
+  /** A second connection to what is stored, when openBackend cannot open one (the database store). */
+  inspect?(): Promise<Backend>;
 }
 
 const cases: StoreCase[] = [
@@ -72,12 +81,23 @@ const cases: StoreCase[] = [
   },
   // The app's own Keyv instance (here over a Map; in an app, mongo, dynamo, valkey...), shared by every app.
   { name: "keyv", options: () => ({ keyv: sharedKeyv }) },
+  // The `database` store on each dialect, in a table of this run's own (installed, and dropped by close()).
+  ...DIALECTS.map((dialect) => {
+    const table = uniqueTable("http");
+    return {
+      name: "database",
+      title: `database (${dialect.name})`,
+      service: dialect.service,
+      options: () => ({ url: dialect.url, table }),
+      inspect: () => installedTable(dialect, table),
+    };
+  }),
 ];
 
 const cookie = (id: string) => `_stoat_session=${id}`;
 
 for (const store of cases) {
-  describe(`server-side store over HTTP: ${store.name}`, function () {
+  describe(`server-side store over HTTP: ${store.title ?? store.name}`, function () {
     this.timeout(15000);
     const apps: Application[] = [];
     let clock: Clock;
@@ -94,7 +114,8 @@ for (const store of cases) {
       if (store.service) await useService(this, store.service);
       // A second connection to the same data, to look at what is stored without going through Stoat.
       // (The memory store lives inside one process, so it is inspected through the app's own behaviour.)
-      if (store.name !== "memory") {
+      if (store.inspect) backend = await store.inspect();
+      else if (store.name !== "memory") {
         const o = store.options();
         backend = await openBackend(store.name as "redis", {
           url: o.url as string | undefined,
@@ -179,6 +200,15 @@ for (const store of cases) {
       expect(cookieValue(flushed)).to.equal("");
       expect((await http.get("/read").set("Cookie", cookie(id))).body.data).to.deep.equal({});
       if (backend) expect(await backend.get(privateId(id))).to.equal(undefined);
+    });
+
+    it("a request that empties the session destroys the record, not only the cookie", async () => {
+      const id = cookieValue(await http.get("/write"))!;
+      const emptied = await http.get("/remove").set("Cookie", cookie(id));
+      expect(cookieValue(emptied)).to.equal("");
+      if (backend) expect(await backend.get(privateId(id))).to.equal(undefined);
+      const replay = await http.get("/write?k=b&v=2").set("Cookie", cookie(id));
+      expect(cookieValue(replay), "a replayed cookie starts a new session").to.not.equal(id);
     });
 
     it("enforces the idle expiry on read, from the record", async () => {

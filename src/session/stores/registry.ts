@@ -1,5 +1,6 @@
 import { UnknownStoreError } from "../errors.js";
 import { cookieStoreFactory } from "./cookie_store.js";
+import { databaseStoreFactory } from "./database/factory.js";
 import { SERVER_STORE_NAMES, serverStoreFactory } from "./server_factories.js";
 import type { SessionStore, StoreFactory } from "./store.js";
 
@@ -8,6 +9,7 @@ import type { SessionStore, StoreFactory } from "./store.js";
 const factories = new Map<string, StoreFactory>([
   ["cookie", cookieStoreFactory],
   ...SERVER_STORE_NAMES.map((name) => [name, serverStoreFactory(name)] as const),
+  ["database", databaseStoreFactory],
 ]);
 
 /** Adds or replaces a named store, for plugins and specs. */

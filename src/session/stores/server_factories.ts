@@ -15,7 +15,8 @@ const URL_RULE = (schemes: string[]): Rule =>
     `a URL starting with ${schemes.map((s) => `${s}://`).join(" or ")}`,
   );
 
-const common: Schema = {
+/** Options every server-side store takes (the `database` store all but namespace: it has a table). */
+export const common: Schema = {
   encrypt: rules.boolean(),
   serializer: rules.oneOf("msgpack", "json"),
   timeout: {

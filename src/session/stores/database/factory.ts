@@ -1,0 +1,103 @@
+import { rules, type Schema } from "../../../app/validation.js";
+import type { SerializerName } from "../../codec.js";
+import { ConfigError } from "../../errors.js";
+import { expiryOf } from "../../expiry.js";
+import { RESERVED_KEY } from "../../record.js";
+import { common } from "../server_factories.js";
+import type { StoreFactory } from "../store.js";
+import { DatabaseAdmin } from "./admin.js";
+import { type Database, DEFAULT_URL, openDatabase, parseDatabaseUrl } from "./connection.js";
+import { DatabaseStore } from "./database_store.js";
+import { defineSessionRow, type SessionRowClass } from "./session_row.js";
+import { IDENTIFIER, IDENTIFIER_RULE, type TableOptions, tableLayout } from "./table.js";
+
+// `config.session.store = "database"`: its options and how the store is put together.
+
+const identifier = rules.string(IDENTIFIER, IDENTIFIER_RULE);
+
+export const databaseRules: Schema = {
+  encrypt: common.encrypt!,
+  serializer: common.serializer!,
+  timeout: common.timeout!,
+  url: rules.string(
+    /^(sqlite3?|postgres|postgresql|mysql|mariadb):\/\/./,
+    'a URL starting with sqlite://, postgres://, mysql:// or mariadb:// (default "sqlite://db/sessions.sqlite3")',
+  ),
+  poolSize: rules.wholeNumber(1, 100),
+  table: identifier,
+  primaryKey: {
+    check: (v) =>
+      v === false || (typeof v === "string" && IDENTIFIER.test(v))
+        ? undefined
+        : `${IDENTIFIER_RULE}, or false for a table keyed by the session id column`,
+  },
+  sessionIdColumn: identifier,
+  dataColumn: identifier,
+  // The largest MySQL MEDIUMTEXT; the other dialects' text columns hold more.
+  maxDataBytes: rules.wholeNumber(64, 16_777_215),
+  sessionClass: { check: checkSessionClass },
+  userKey: {
+    check: (v) =>
+      typeof v === "string" && v.length > 0 && v !== RESERVED_KEY
+        ? undefined
+        : "a session key (a non-empty string)",
+  },
+};
+
+function checkSessionClass(value: unknown): string | undefined {
+  const candidate = value as { findBySessionId?: unknown; prototype?: Record<string, unknown> } | undefined;
+  return typeof value === "function" &&
+    typeof candidate?.findBySessionId === "function" &&
+    typeof candidate.prototype?.save === "function" &&
+    typeof candidate.prototype?.destroy === "function"
+    ? undefined
+    : "a class with a static findBySessionId(id), a constructor taking { sessionId, data }, and save() and destroy() methods";
+}
+
+export const databaseStoreFactory: StoreFactory = {
+  rules: databaseRules,
+  async create(options, given) {
+    const url = (given.url as string | undefined) ?? DEFAULT_URL;
+    const { dialect } = parseDatabaseUrl(url);
+    const layout = tableLayout(given as TableOptions);
+    const sessionClass = given.sessionClass as SessionRowClass | undefined;
+    const timeoutMs = Math.round(((given.timeout as number | undefined) ?? 2) * 1000);
+    let opening: Promise<Database> | undefined;
+    const database = () => {
+      opening ??= openDatabase({
+        url,
+        poolSize: (given.poolSize as number | undefined) ?? 10,
+        timeoutMs,
+        table: layout.table,
+      });
+      return opening;
+    };
+    // With its own row class the store reads and writes through it; the database (and its driver) is
+    // then needed only by app.sessions, and opened on first use.
+    const db = sessionClass ? undefined : await database();
+    if (db && dialect === "sqlite") {
+      // An embedded file that cannot be opened is a configuration error, found at boot.
+      try {
+        await db.run(db.knex.raw("SELECT 1"), "open the database");
+      } catch (error) {
+        await db.close();
+        throw new ConfigError(`session store "database": cannot open ${url}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
+    return new DatabaseStore({
+      rows: sessionClass ?? defineSessionRow(db!, layout),
+      secrets: options.secrets,
+      encrypt: (given.encrypt as boolean | undefined) ?? true,
+      serializer: (given.serializer as SerializerName | undefined) ?? "msgpack",
+      maxDataBytes: given.maxDataBytes as number | undefined,
+      userKey: given.userKey as string | undefined,
+      expiry: (record, now) => expiryOf(record, options, now),
+      admin: new DatabaseAdmin({ database, layout }),
+      close: async () => {
+        if (opening) await (await opening).close();
+      },
+    });
+  },
+};

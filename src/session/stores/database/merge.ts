@@ -1,0 +1,39 @@
+import { applyChanges, type Changes, type SessionRecord } from "../../record.js";
+
+// Merging one request's changes onto the record as it is stored now (another request may have written it
+// since this one read it). Data: the keys this request set or deleted (`changes`), over the current keys.
+// The flash and the per-session expiry are not tracked key by key, so they are compared with what this
+// request read: if the request left them as it found them, the current row's win; if it changed them
+// (showed the flash, called expireIn), its own win.
+
+/** What a request read from the row: the exact stored string (the version) and the parts merged whole. */
+export interface ReadSnapshot {
+  data: string;
+  flash: Map<string, string>;
+  maxAge: number | undefined;
+  browserSession: boolean | undefined;
+}
+
+export function snapshotOf(data: string, record: SessionRecord): ReadSnapshot {
+  // The flash Map is kept by identity: the flash middleware replaces it (setFlash) when it changes it.
+  return { data, flash: record.flash, maxAge: record.maxAge, browserSession: record.browserSession };
+}
+
+export function mergeRecord(
+  current: SessionRecord,
+  mine: SessionRecord,
+  changes: Changes,
+  read: ReadSnapshot | undefined,
+): SessionRecord {
+  const keptExpiry =
+    read !== undefined && mine.maxAge === read.maxAge && mine.browserSession === read.browserSession;
+  const merged: SessionRecord = {
+    data: applyChanges(current.data, changes),
+    flash: read !== undefined && mine.flash === read.flash ? current.flash : mine.flash,
+    createdAt: current.createdAt,
+  };
+  const expiryFrom = keptExpiry ? current : mine;
+  if (expiryFrom.maxAge !== undefined) merged.maxAge = expiryFrom.maxAge;
+  if (expiryFrom.browserSession) merged.browserSession = true;
+  return merged;
+}
