@@ -1,0 +1,50 @@
+import cliProgress from "cli-progress";
+import { CliError } from "../../cli_error.js";
+import { count, parseFlags, withSessions } from "./common.js";
+
+export const summary = "delete expired sessions in batches [--batch-size N] [--dry-run]";
+
+export async function run(args: string[], out: (line: string) => void): Promise<void> {
+  const flags = parseFlags(args, { "batch-size": { type: "string" }, "dry-run": { type: "boolean" } });
+  const given = flags["batch-size"];
+  const batchSize = given === undefined ? undefined : Number(given);
+  if (given !== undefined && (!/^\d+$/.test(given) || !Number.isSafeInteger(batchSize) || batchSize! < 1)) {
+    throw new CliError(`--batch-size takes a positive whole number, got ${given}`, 2);
+  }
+  const dryRun = flags["dry-run"] === true;
+
+  // A bar only for a person watching: piped into a file or a cron mail, the final line is enough.
+  const stream = process.stdout;
+  let bar: cliProgress.SingleBar | undefined;
+  const onProgress = (done: number, total: number) => {
+    if (!stream.isTTY || dryRun || total === 0) return; // a dry run only counts: nothing to watch
+    if (bar === undefined) {
+      bar = new cliProgress.SingleBar(
+        {
+          format: `Deleting expired sessions |{bar}| {percentage}% {value}/{total} ETA {eta_formatted}`,
+          stream,
+          hideCursor: true,
+          clearOnComplete: true,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(total, 0);
+    }
+    bar.setTotal(Math.max(total, done));
+    bar.update(done);
+  };
+
+  let deleted: number;
+  try {
+    deleted = await withSessions((sessions) =>
+      sessions.expire({ ...(batchSize === undefined ? {} : { batchSize }), dryRun, onProgress }),
+    );
+  } finally {
+    bar?.stop(); // restores the cursor, also when expiring failed
+  }
+  out(
+    dryRun
+      ? `Would delete ${count(deleted, "expired session")} (dry run)`
+      : `Deleted ${count(deleted, "expired session")}`,
+  );
+}
