@@ -164,6 +164,31 @@ describe("stoat new", function () {
     });
   }
 
+  it("a database project prints sessions:install as a next step, and it works", async () => {
+    const result = await stoatNew(root, "app-database", "--store", "database");
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout).to.match(
+      /Next:\n {2}cd app-database\n {2}npx stoat sessions:install\n {2}npm start/,
+    );
+    const dir = join(root, "app-database");
+    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    expect(Object.keys(pkg.dependencies).sort()).to.deep.equal(["sqlite3", "stoat", "tsx"]);
+    const install = await run("npx", ["stoat", "sessions:install"], { cwd: dir, env: cleanEnv });
+    expect(install.stdout).to.match(/created table sessions/i);
+    expect(existsSync(join(dir, "db", "sessions.sqlite3"))).to.equal(true);
+    const again = await run("npx", ["stoat", "sessions:install"], { cwd: dir, env: cleanEnv });
+    expect(again.stdout).to.not.match(/created/i);
+    const tests = await run("npm", ["test"], { cwd: dir, env: cleanEnv });
+    expect(tests.stdout).to.match(/3 passing/);
+    const port = await freePort();
+    const server = await start(dir, port);
+    try {
+      expect(await sessionRoundTrip(port)).to.deep.equal(["1", "2"]);
+    } finally {
+      process.kill(-server.pid!, "SIGTERM");
+    }
+  });
+
   it("--stoat overrides where the framework comes from; --skip-install installs nothing", async () => {
     const result = await stoatNew(root, "pinned", "--skip-install", "--stoat", "file:../stoat-checkout");
     expect(result.code, result.stderr).to.equal(0);

@@ -60,7 +60,16 @@ export function planProject(target: string, store: string, stoatSpec: string | u
     dependencies: Record<string, string>;
     devDependencies: Record<string, string>;
   };
-  const version = (pkg: string) => own.devDependencies[pkg] ?? own.dependencies[pkg] ?? "*";
+  // The version Stoat itself is tested with: its own pins, else what its install resolved (drivers that
+  // come in under an adapter, such as sqlite3).
+  const version = (pkg: string): string => {
+    const pinned = own.devDependencies[pkg] ?? own.dependencies[pkg];
+    if (pinned) return pinned;
+    const installed = join(FRAMEWORK_ROOT, "node_modules", pkg, "package.json");
+    return existsSync(installed)
+      ? (JSON.parse(readFileSync(installed, "utf8")) as { version: string }).version
+      : "*";
+  };
   const pkg: Record<string, unknown> = {
     name,
     version: "0.1.0",

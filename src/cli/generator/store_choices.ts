@@ -53,7 +53,7 @@ export const STORE_CHOICES: Readonly<Record<string, StoreChoice>> = {
   database: {
     options: ['url: process.env.DATABASE_URL ?? "sqlite://db/sessions.sqlite3",'],
     env: ["DATABASE_URL=sqlite://db/sessions.sqlite3"],
-    packages: ["@keyv/sqlite"],
+    packages: ["sqlite3"], // knex comes with stoat; the app brings the driver for its database
     nativeSqlite: true,
     note: "Create the sessions table once with `npx stoat sessions:install`.",
     specSetup: "before(() => app.sessions.install());",
