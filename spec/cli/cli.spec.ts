@@ -1,48 +1,15 @@
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { expect } from "chai";
-import { SECRET } from "../support/app.js";
+import { bin, commandEnv, lines, repoRoot, runStoat } from "../support/cli.js";
 
 // The `stoat` command, run for real (bin/stoat.js through node), as a user runs it.
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const bin = join(repoRoot, "bin", "stoat.js");
-const run = promisify(execFile);
-
-/** The environment for the command: a fixed secret, so nothing is generated into the repository's tmp/. */
-function commandEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, SECRET_KEY_BASE: SECRET, NODE_ENV: "development" };
-  delete env.SECRET_KEY_BASE_OLD;
-  delete env.PORT;
-  return env;
-}
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `stoat ...args` in `cwd` and reports its exit code and output; never throws for a non-zero exit. */
-async function stoat(args: string[], cwd = repoRoot): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd, env: commandEnv() });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof e.code !== "number") throw err;
-    return { code: e.code, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
-
-function lines(text: string): string[] {
-  return text.split("\n").filter((line) => line.length > 0);
-}
+/** `stoat ...args` in `cwd` (default: the repository), never throwing for a non-zero exit. */
+const stoat = (args: string[], cwd?: string) => runStoat(args, { cwd });
 
 describe("stoat (CLI)", function () {
   this.timeout(20000);

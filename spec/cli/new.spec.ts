@@ -1,5 +1,4 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { once } from "node:events";
 import {
   existsSync,
   mkdirSync,
@@ -9,40 +8,25 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
+import { repoRoot as repo, runStoat } from "../support/cli.js";
+import { freePort } from "../support/net.js";
 
 // `stoat new` end to end: the real command generates projects, npm installs them (from the local cache
 // where it can), and each project's own `npm test` and `npm start` must work. This is the slow spec
 // (npm installs, and sqlite3's native build): it lives in this one file so its cost is easy to see.
 
 const run = promisify(execFile);
-const repo = resolve(import.meta.dirname, "../..");
-const stoat = join(repo, "bin", "stoat.js");
 /** The child's environment: no npm_config_* from the npm running these specs. */
 const cleanEnv = Object.fromEntries(
   Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_")),
 );
 
-async function stoatNew(cwd: string, ...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [stoat, "new", ...args], { cwd, env: cleanEnv });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
+function stoatNew(cwd: string, ...args: string[]) {
+  return runStoat(["new", ...args], { cwd, env: cleanEnv, timeout: 280_000 });
 }
 
 /** `npm start` in `dir`, resolved once it listens; the caller kills it. */
@@ -74,6 +58,17 @@ async function sessionRoundTrip(port: number): Promise<string[]> {
   const second = await fetch(`http://127.0.0.1:${port}/`, { headers: { cookie } });
   const visits = (html: string) => /id="visits">(\d+)</.exec(html)?.[1] ?? "none";
   return [visits(await first.text()), visits(await second.text())];
+}
+
+/** `npm start` in `dir` on a free port, two requests sharing the cookie, then stop: the visit counts. */
+async function servedVisits(dir: string): Promise<string[]> {
+  const port = await freePort();
+  const server = await start(dir, port);
+  try {
+    return await sessionRoundTrip(port);
+  } finally {
+    process.kill(-server.pid!, "SIGTERM");
+  }
 }
 
 describe("stoat new", function () {
@@ -154,13 +149,7 @@ describe("stoat new", function () {
       const tests = await run("npm", ["test"], { cwd: dir, env: cleanEnv });
       expect(tests.stdout).to.match(/3 passing/);
 
-      const port = await freePort();
-      const server = await start(dir, port);
-      try {
-        expect(await sessionRoundTrip(port)).to.deep.equal(["1", "2"]);
-      } finally {
-        process.kill(-server.pid!, "SIGTERM");
-      }
+      expect(await servedVisits(dir)).to.deep.equal(["1", "2"]);
     });
   }
 
@@ -180,13 +169,7 @@ describe("stoat new", function () {
     expect(again.stdout).to.not.match(/created/i);
     const tests = await run("npm", ["test"], { cwd: dir, env: cleanEnv });
     expect(tests.stdout).to.match(/3 passing/);
-    const port = await freePort();
-    const server = await start(dir, port);
-    try {
-      expect(await sessionRoundTrip(port)).to.deep.equal(["1", "2"]);
-    } finally {
-      process.kill(-server.pid!, "SIGTERM");
-    }
+    expect(await servedVisits(dir)).to.deep.equal(["1", "2"]);
   });
 
   it("--stoat overrides where the framework comes from; --skip-install installs nothing", async () => {

@@ -1,54 +1,24 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import sqlite3 from "sqlite3";
 import type { Application } from "stoat";
 import request from "supertest";
 import { SECRET } from "../support/app.js";
+import { bin, commandEnv, lines, repoRoot, runStoat } from "../support/cli.js";
 
 // `stoat sessions:*` (issue 4, point 6), run for real (node bin/stoat.js) inside a temporary project whose
 // config/application.ts uses the `database` store on SQLite. Rows are seeded straight into the table; a
 // user's sessions are made over HTTP by the same config/application.ts, loaded in this process.
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const bin = join(repoRoot, "bin", "stoat.js");
 const execFileP = promisify(execFile);
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function commandEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, SECRET_KEY_BASE: SECRET, NODE_ENV: "development" };
-  delete env.SECRET_KEY_BASE_OLD;
-  return env;
-}
-
-/** Runs `stoat ...args` in `cwd`; never throws for a non-zero exit. */
-async function stoat(args: string[], cwd: string): Promise<Result> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [bin, ...args], {
-      cwd,
-      env: commandEnv(),
-      timeout: 50000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof e.code !== "number") throw err;
-    return { code: e.code, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
-
-function lines(text: string): string[] {
-  return text.split("\n").filter((line) => line.length > 0);
-}
+/** `stoat ...args` in `cwd` (default: the repository), never throwing for a non-zero exit. */
+const stoat = (args: string[], cwd?: string) => runStoat(args, { cwd });
 
 const APPLICATION_TS = (dbFile: string, store: string) => `
 import { Application, Handler } from "stoat";

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer, connect as tcpConnect } from "node:net";
+import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -22,6 +22,7 @@ import {
 } from "../../../src/session/stores/adapters/index.js";
 import type { Backend } from "../../../src/session/stores/backend.js";
 import { KeyvBackend } from "../../../src/session/stores/keyv_backend.js";
+import { freePort } from "../../support/net.js";
 import { type ServiceName, serviceUrl, useService } from "../../support/services.js";
 
 // Every Keyv backend against the real service (issue 3, points 2-4): exact round trips of any string, a
@@ -49,15 +50,6 @@ const SAMPLES: [string, string][] = [
 const ONE_MB = Array.from({ length: 1_000_000 }, (_, i) => String.fromCharCode(33 + ((i * 7919) % 94))).join(
   "",
 );
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, "close");
-  return port;
-}
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -9,6 +8,7 @@ import { expect } from "chai";
 import { type Application, Handler, type RoutesDefinition } from "stoat";
 import request from "supertest";
 import { cookieValue, testApp } from "../../support/app.js";
+import { freePort } from "../../support/net.js";
 
 // A store that goes down fails loudly and in bounded time: 503 with Retry-After, no cookie change, no
 // crash; a route that never uses the session still answers; when the store is back, requests recover
@@ -33,15 +33,6 @@ class Probe extends Handler {
 const routes: RoutesDefinition = (r) => {
   for (const action of ["read", "write", "flush", "plain"]) r.get(`/${action}`, Probe, action);
 };
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, "close");
-  return port;
-}
 
 /** A redis-server of this spec's own, with an append-only file so a restart keeps what was written. */
 async function startRedis(port: number, dir: string): Promise<ChildProcess> {
