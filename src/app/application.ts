@@ -72,7 +72,9 @@ export class Application {
         Object.keys(factory?.rules ?? {}).map((k) => [k, (options as Record<string, unknown>)[k]]),
       );
       this.sessionOptions = resolved;
-      this.#store = factory ? factory.create(resolved, storeOptions) : (store as SessionStore);
+      this.#store = factory
+        ? factory.create(resolved, storeOptions, { clock: config.clock })
+        : (store as SessionStore);
       // A store that fails to open (a missing adapter, say) rejects ready() and every request; until
       // someone awaits it, that rejection must not crash the process as unhandled.
       if (this.#store instanceof Promise) this.#store.catch(() => {});

@@ -65,5 +65,6 @@ export interface StoreFactory {
   create(
     options: ResolvedSessionOptions,
     storeOptions: Record<string, unknown>,
+    app: { clock: () => number },
   ): SessionStore | Promise<SessionStore>;
 }

@@ -107,7 +107,7 @@ for (const dialect of DIALECTS) {
     });
     beforeEach(() => {
       clock = new Clock();
-      clock.now = Date.now(); // listForUser counts a session live by the wall clock
+      clock.now = Date.now(); // the stores TTLs and rows keep real time; the injected clock starts from it
       currentApp = app();
       http = request(currentApp.callback());
     });
@@ -190,6 +190,15 @@ for (const dialect of DIALECTS) {
       // Signing out of the user clears the column.
       await http.get("/del?k=user_id").set("Cookie", cookie(stranger));
       expect((await row(stranger)).user_id).to.equal(null);
+    });
+
+    it("app.sessions judges what is live by the app's clock", async () => {
+      const id = cookieValue(await http.get("/set?k=user_id&v=clock-user"))!;
+      const listed = await currentApp!.sessions.listForUser("clock-user");
+      expect(listed.map((s) => s.sid)).to.deep.equal([privateId(id)]);
+      clock.advance(1209600);
+      expect(await currentApp!.sessions.listForUser("clock-user")).to.deep.equal([]);
+      expect(await currentApp!.sessions.expire({ dryRun: true })).to.be.at.least(1);
     });
 
     it("round-trips emoji and other 4-byte characters, in data and in user_id (utf8mb4 on MariaDB)", async () => {

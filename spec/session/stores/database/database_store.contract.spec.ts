@@ -22,7 +22,7 @@ for (const dialect of DIALECTS) {
     make: async () => {
       const given = { url: dialect.url, table };
       const options = resolveSessionOptions({ secret: SECRET }, databaseStoreFactory.rules, [SECRET]);
-      const store = (await databaseStoreFactory.create(options, given)) as SessionStore;
+      const store = (await databaseStoreFactory.create(options, given, { clock: Date.now })) as SessionStore;
       if (!installed) {
         await store.admin!.install();
         installed = true;

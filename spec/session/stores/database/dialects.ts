@@ -81,7 +81,7 @@ export async function dropTables(db: Knex, tables: Iterable<string>): Promise<vo
  */
 export async function installedTable(dialect: DialectCase, table: string): Promise<Backend> {
   const options = resolveSessionOptions({ secret: SECRET }, databaseStoreFactory.rules, [SECRET]);
-  const store = await databaseStoreFactory.create(options, { url: dialect.url, table });
+  const store = await databaseStoreFactory.create(options, { url: dialect.url, table }, { clock: Date.now });
   try {
     await store.admin!.install();
   } finally {

@@ -56,7 +56,7 @@ function checkSessionClass(value: unknown): string | undefined {
 
 export const databaseStoreFactory: StoreFactory = {
   rules: databaseRules,
-  async create(options, given) {
+  async create(options, given, app) {
     const url = (given.url as string | undefined) ?? DEFAULT_URL;
     const { dialect } = parseDatabaseUrl(url);
     const layout = tableLayout(given as TableOptions);
@@ -94,7 +94,7 @@ export const databaseStoreFactory: StoreFactory = {
       maxDataBytes: given.maxDataBytes as number | undefined,
       userKey: given.userKey as string | undefined,
       expiry: (record, now) => expiryOf(record, options, now),
-      admin: new DatabaseAdmin({ database, layout }),
+      admin: new DatabaseAdmin({ database, layout, now: app.clock }), // the app's clock decides what is live
       close: async () => {
         if (opening) await (await opening).close();
       },
