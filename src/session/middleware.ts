@@ -109,16 +109,17 @@ class RequestSession {
 
   /**
    * The commit decision table (Rack, Django, AdonisJS):
-   * | session                         | does                                              |
-   * | never used                      | nothing: no Set-Cookie, no Vary                   |
-   * | used, response 5xx              | Vary: Cookie only; nothing saved                  |
-   * | flushed or cycled               | the old record is destroyed, then as below        |
-   * | empty, a cookie came in         | the cookie is cleared                             |
-   * | empty, no cookie came in        | nothing                                           |
-   * | modified                        | saved, Set-Cookie                                 |
-   * | unchanged, expiry would move by | touched (cookie store: resealed), Set-Cookie      |
-   * |   at least touchAfter           |                                                   |
-   * | unchanged otherwise             | nothing                                           |
+   * | session                         | does                                                    |
+   * | never used                      | nothing: no Set-Cookie, no Vary                         |
+   * | used, response 5xx              | Vary: Cookie only; nothing saved                        |
+   * | flushed or cycled               | the old record is destroyed, then as below              |
+   * | empty, a cookie came in         | its record destroyed, the cookie cleared                |
+   * | empty, no cookie came in        | nothing                                                 |
+   * | modified                        | saved (merged onto the current record where the store   |
+   * |                                 | can), Set-Cookie; destroyed meanwhile: cookie cleared   |
+   * | unchanged, expiry would move by | touched (cookie store: resealed), Set-Cookie            |
+   * |   at least touchAfter           |                                                         |
+   * | unchanged otherwise             | nothing                                                 |
    */
   async commit(): Promise<void> {
     const session = this.#session;
@@ -145,9 +146,11 @@ class RequestSession {
       const existing = this.#loaded !== undefined && !state.flushed && !state.cycled;
       const context = { existing, changes: state.changes };
       const value = await this.#store.save(record, expiresAt, state.ensureId(), now, context);
-      if (value === undefined)
-        this.#cookie.clear(ctx); // destroyed by another request meanwhile: stays so
-      else this.#cookie.write(ctx, value, cookieExpiry);
+      if (value === undefined) {
+        this.#cookie.clear(ctx); // destroyed by another request meanwhile: it stays destroyed
+      } else {
+        this.#cookie.write(ctx, value, cookieExpiry);
+      }
     } else if (this.#loaded && expiresAt - this.#loaded.expiresAt >= this.#options.touchAfter * 1000) {
       const value = await this.#store.touch(record, expiresAt, this.#incoming!, now);
       this.#cookie.write(ctx, value, cookieExpiry);
