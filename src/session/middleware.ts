@@ -8,6 +8,7 @@ import { newSessionId } from "./ids.js";
 import type { ResolvedSessionOptions } from "./options.js";
 import { emptyRecord, isEmptyRecord, type SessionRecord } from "./record.js";
 import { internals, Session } from "./session.js";
+import { commitQueueOf } from "./stores/commit_queue.js";
 import type { Loaded, LoadResult, SessionStore } from "./stores/store.js";
 
 const kRequestSession = Symbol("stoat.session");
@@ -127,10 +128,28 @@ class RequestSession {
     const ctx = this.#ctx;
     ctx.vary("Cookie");
     if (ctx.status >= 500) return;
+    // One session's commits in this process take turns (stores/commit_queue.ts); other processes race by CAS.
+    if (this.#loaded && this.#store.usesIds) {
+      await commitQueueOf(this.#store).run(this.#incoming!, () => this.#commit(session));
+    } else {
+      await this.#commit(session);
+    }
+  }
+
+  async #commit(session: Session): Promise<void> {
+    const ctx = this.#ctx;
     const state = internals(session);
     const record = state.record;
+    // cycleKey() on a store that moves records itself: no separate destroy (the move is its own guard).
+    // After flush() there is nothing to move: the old record is destroyed and the data is a new session.
+    const move =
+      state.cycled &&
+      !state.flushed &&
+      this.#loaded !== undefined &&
+      this.#store.movesOnCycle === true &&
+      !isEmptyRecord(record);
     // flush() may come before anything was read: the record it ends is the one the cookie names.
-    if ((state.flushed && this.#incoming !== undefined) || (state.cycled && this.#loaded)) {
+    if ((state.flushed && this.#incoming !== undefined) || (state.cycled && this.#loaded && !move)) {
       await this.#store.destroy(this.#incoming!);
     }
     if (isEmptyRecord(record)) {
@@ -144,10 +163,12 @@ class RequestSession {
     const cookieExpiry = record.browserSession ? undefined : expiresAt;
     if (session.modified) {
       const existing = this.#loaded !== undefined && !state.flushed && !state.cycled;
-      const context = { existing, changes: state.changes };
+      const context = { existing, changes: state.changes, ...(move ? { replacing: this.#incoming! } : {}) };
       const value = await this.#store.save(record, expiresAt, state.ensureId(), now, context);
       if (value === undefined) {
-        this.#cookie.clear(ctx); // destroyed by another request meanwhile: it stays destroyed
+        // Destroyed by another request meanwhile: it stays destroyed. A lost parallel cycleKey leaves the
+        // cookie to the request that won (its Set-Cookie carries the one valid id).
+        if (!move) this.#cookie.clear(ctx);
       } else {
         this.#cookie.write(ctx, value, cookieExpiry);
       }

@@ -31,6 +31,13 @@ class Probe extends Handler {
     this.session.flush();
     this.json({ ok: true });
   }
+  async flushCycleSet() {
+    this.session.get("user"); // loaded first, as a sign-out handler that checks who is signed in would
+    this.session.flush();
+    this.session.cycleKey();
+    this.session.set("after", "flush");
+    this.json({ id: this.session.id ?? null });
+  }
   async remove() {
     this.session.delete(this.params.k ?? "a");
     this.json({ ok: true });
@@ -38,7 +45,8 @@ class Probe extends Handler {
 }
 
 const routes: RoutesDefinition = (r) => {
-  for (const action of ["read", "write", "cycle", "flush", "remove"]) r.get(`/${action}`, Probe, action);
+  for (const action of ["read", "write", "cycle", "flush", "flushCycleSet", "remove"])
+    r.get(`/${action}`, Probe, action);
 };
 
 const run = Date.now().toString(36);
@@ -200,6 +208,19 @@ for (const store of cases) {
       expect(cookieValue(flushed)).to.equal("");
       expect((await http.get("/read").set("Cookie", cookie(id))).body.data).to.deep.equal({});
       if (backend) expect(await backend.get(privateId(id))).to.equal(undefined);
+    });
+
+    it("flush() then cycleKey() then set(): a new session holding only the new data, the old one gone", async () => {
+      const old = cookieValue(await http.get("/write?k=user&v=ann"))!;
+      const res = await http.get("/flushCycleSet").set("Cookie", cookie(old));
+      const fresh = cookieValue(res)!;
+      expect(fresh)
+        .to.match(/^[A-Za-z0-9_-]{43}$/)
+        .and.not.equal(old);
+      expect((await http.get("/read").set("Cookie", cookie(fresh))).body.data).to.deep.equal({
+        after: "flush",
+      });
+      expect((await http.get("/read").set("Cookie", cookie(old))).body.data).to.deep.equal({});
     });
 
     it("a request that empties the session destroys the record, not only the cookie", async () => {

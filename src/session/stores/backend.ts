@@ -9,8 +9,33 @@ export interface Backend {
   get(key: string): Promise<string | undefined>;
   /** Stores `value`; the backend may drop it after `ttlMs` (space reclamation only: expiry is checked on read). */
   set(key: string, value: string, ttlMs: number): Promise<void>;
-  /** Removes `key`; removing a missing key is not an error. */
-  delete(key: string): Promise<void>;
+  /**
+   * Removes `key`; removing a missing key is not an error. May answer whether something was there (a hint
+   * only: not every store can tell atomically).
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: backends written before the hint answer void
+  delete(key: string): Promise<boolean | void>;
+  /**
+   * Optional, with compareAndSet: the value and its version, an opaque string that changes on every write
+   * (for Redis, the exact bytes stored). Undefined when there is none.
+   */
+  getVersioned?(key: string): Promise<Versioned | undefined>;
+  /**
+   * Optional, atomic: stores `next` under `key` only if the key still holds version `expected` (from
+   * getVersioned); false when it changed or is gone (a deleted key is never brought back).
+   */
+  compareAndSet?(key: string, expected: string, next: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Optional, atomic: if `from` still holds version `expected`, deletes it and stores `next` under `to`
+   * (cycleKey); false, with nothing changed, otherwise.
+   */
+  compareAndMove?(from: string, expected: string, to: string, next: string, ttlMs: number): Promise<boolean>;
   /** Closes connections; later calls may throw. */
   close(): Promise<void>;
+}
+
+/** A stored value with its version (see Backend.getVersioned). */
+export interface Versioned {
+  value: string;
+  version: string;
 }

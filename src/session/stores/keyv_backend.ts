@@ -1,6 +1,6 @@
 import type { Keyv } from "keyv";
 import { SessionStoreUnavailableError } from "../errors.js";
-import type { Backend } from "./backend.js";
+import type { Backend, Versioned } from "./backend.js";
 
 // A Backend over any Keyv 5 instance. Keyv and its adapters swallow errors by default: Keyv#get catches a
 // store failure and answers undefined unless `throwOnErrors` is set (keyv/dist/index.js, `get`: "catch
@@ -22,6 +22,17 @@ export interface KeyvBackendOptions {
    */
   close?: () => Promise<void> | void;
   destroy?: () => void;
+  /**
+   * Atomic operations on the raw stored strings (what Keyv serialised), keyed as Keyv passes keys to its
+   * adapter. Given, the backend offers getVersioned/compareAndSet/compareAndMove (the redis adapter: Lua).
+   */
+  raw?: RawAtomics;
+}
+
+export interface RawAtomics {
+  get(key: string): Promise<string | undefined>;
+  compareAndSet(key: string, expected: string, next: string, ttlMs: number): Promise<boolean>;
+  compareAndMove(from: string, expected: string, to: string, next: string, ttlMs: number): Promise<boolean>;
 }
 
 export class KeyvBackend implements Backend {
@@ -36,6 +47,16 @@ export class KeyvBackend implements Backend {
     if (this.#reported.length > 4) this.#reported.shift();
   };
 
+  getVersioned?: (key: string) => Promise<Versioned | undefined>;
+  compareAndSet?: (key: string, expected: string, next: string, ttlMs: number) => Promise<boolean>;
+  compareAndMove?: (
+    from: string,
+    expected: string,
+    to: string,
+    next: string,
+    ttlMs: number,
+  ) => Promise<boolean>;
+
   constructor(keyv: Keyv, options: KeyvBackendOptions) {
     if (!(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
       throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${options.timeoutMs}`);
@@ -48,6 +69,54 @@ export class KeyvBackend implements Backend {
     // this.emit("error", error))`) and drops them unless `emitErrors` is on.
     keyv.opts.emitErrors = true;
     keyv.on("error", this.#onError);
+    const raw = options.raw;
+    if (raw) {
+      this.getVersioned = (key) => this.#getVersioned(raw, key);
+      this.compareAndSet = async (key, expected, next, ttlMs) => {
+        const stored = await this.#serialize(next, ttlMs);
+        return this.#call("compare-and-set", () =>
+          raw.compareAndSet(key, expected, stored, this.#ttl(ttlMs)),
+        );
+      };
+      this.compareAndMove = async (from, expected, to, next, ttlMs) => {
+        const stored = await this.#serialize(next, ttlMs);
+        return this.#call("compare-and-move", () =>
+          raw.compareAndMove(from, expected, to, stored, this.#ttl(ttlMs)),
+        );
+      };
+    }
+  }
+
+  async #getVersioned(raw: RawAtomics, key: string): Promise<Versioned | undefined> {
+    const stored = await this.#call("get", () => raw.get(key));
+    if (stored === undefined) return undefined;
+    const data = (await this.#keyv.deserializeData(stored)) as
+      | { value?: unknown; expires?: unknown }
+      | undefined;
+    if (typeof data?.expires === "number" && data.expires <= Date.now()) return undefined;
+    const value = data?.value;
+    if (typeof value !== "string") {
+      throw new SessionStoreUnavailableError(
+        `session backend "${this.name}" returned a ${typeof value} where a string was stored`,
+      );
+    }
+    return { value, version: stored };
+  }
+
+  /** What Keyv#set would store for `value` (its `{ value, expires }` envelope), so Keyv#get reads it back. */
+  async #serialize(value: string, ttlMs: number): Promise<string> {
+    if (typeof value !== "string") throw new TypeError("a backend stores strings only");
+    const stored: unknown = await this.#keyv.serializeData({ value, expires: Date.now() + this.#ttl(ttlMs) });
+    if (typeof stored !== "string") throw new TypeError("the Keyv serializer did not produce a string");
+    return stored;
+  }
+
+  #ttl(ttlMs: number): number {
+    if (!(Number.isFinite(ttlMs) && ttlMs > 0)) {
+      throw new RangeError(`ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
+    }
+    // Keyv reads a TTL of 0 as "forever" and memcached a fraction of a second as 0: at least one second.
+    return Math.max(1000, Math.min(Math.ceil(ttlMs), this.#options.maxTtlMs ?? Number.MAX_SAFE_INTEGER));
   }
 
   /** The Keyv instance underneath, for specs and diagnostics. */
@@ -73,20 +142,16 @@ export class KeyvBackend implements Backend {
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
     if (typeof value !== "string") throw new TypeError("a backend stores strings only");
-    if (!(Number.isFinite(ttlMs) && ttlMs > 0)) {
-      throw new RangeError(`ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
-    }
-    // Keyv reads a TTL of 0 as "forever" and memcached a fraction of a second as 0: at least one second.
-    const ttl = Math.max(1000, Math.min(Math.ceil(ttlMs), this.#options.maxTtlMs ?? Number.MAX_SAFE_INTEGER));
+    const ttl = this.#ttl(ttlMs);
     const confirmed = await this.#call("set", () => this.#keyv.set(key, value, ttl));
     if (confirmed !== true) {
       throw this.#failure("set", new Error("the store did not confirm the write"));
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string): Promise<boolean> {
     // `false` means "there was nothing to delete": with throwOnErrors on, a failure throws instead.
-    await this.#call("delete", () => this.#keyv.delete(key));
+    return (await this.#call("delete", () => this.#keyv.delete(key))) !== false;
   }
 
   async close(): Promise<void> {

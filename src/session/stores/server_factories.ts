@@ -1,5 +1,6 @@
 import { type Rule, rules, type Schema } from "../../app/validation.js";
 import type { SerializerName } from "../codec.js";
+import { expiryOf } from "../expiry.js";
 import { openBackend } from "./adapters/index.js";
 import { ServerStore } from "./server_store.js";
 import type { StoreFactory } from "./store.js";
@@ -59,6 +60,7 @@ export function serverStoreFactory(name: ServerStoreName): StoreFactory {
         secrets: options.secrets,
         encrypt: (given.encrypt as boolean | undefined) ?? true,
         serializer: (given.serializer as SerializerName | undefined) ?? "msgpack",
+        expiry: (record, now) => expiryOf(record, options, now),
       });
     },
   };

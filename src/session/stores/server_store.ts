@@ -1,55 +1,116 @@
-import { SessionStoreUnavailableError } from "../errors.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { SessionConflictError, SessionError, SessionStoreUnavailableError } from "../errors.js";
 import { channels } from "../events.js";
 import { isWellFormedId, privateId } from "../ids.js";
 import type { SessionRecord } from "../record.js";
 import { RecordSealer, type RecordSealerOptions } from "../record_sealer.js";
 import type { Backend } from "./backend.js";
-import type { LoadResult, SessionStore } from "./store.js";
+import { mergeRecord, type ReadSnapshot, snapshotOf } from "./database/merge.js";
+import type { LoadResult, SaveContext, SessionStore } from "./store.js";
 
-export type ServerStoreOptions = RecordSealerOptions;
+export interface ServerStoreOptions extends RecordSealerOptions {
+  /** The expiry of a merged record whose per-session expiry came from the stored record (expiryOf). */
+  expiry?: (record: SessionRecord, now: number) => number;
+  /** Compare-and-set attempts before SessionConflictError, default 20. */
+  maxAttempts?: number;
+}
+
+const NO_CHANGES = { data: new Map<string, string | undefined>(), cleared: false };
 
 /**
  * The layer every server-side store shares (Rack's abstract id store): the cookie holds a public id, the
  * backend only `2::` + its SHA-256; records are serialised, encrypted at rest, carry their own expiry, and
  * are checked on read. A backend that fails or stalls (past its own time bound) becomes
  * SessionStoreUnavailableError, never a hang or a silent success.
+ *
+ * Concurrency. A save of a record this request loaded writes only the keys it changed, merged onto the
+ * record as stored now (the flash and expireIn whole, as in the database store: merge.ts), and never brings
+ * back a record destroyed meanwhile (save answers undefined). With a backend that can compare-and-set
+ * (redis: a Lua script on the exact stored string, which a fresh IV makes a version), the write is guarded
+ * by what this request read, then re-read, re-merged and retried with a short random pause, then 409.
+ * Other backends merge onto a read made right before the write: an update is lost only if another write
+ * lands inside that read-to-write window (README, Concurrency).
  */
 export class ServerStore implements SessionStore {
   readonly name: string;
   readonly usesIds = true;
+  readonly movesOnCycle = true;
   readonly #backend: Backend;
   readonly #sealer: RecordSealer;
+  readonly #expiry: ServerStoreOptions["expiry"];
+  readonly #maxAttempts: number;
+  /** What each loaded record was read as: its version (or stored string), and the parts merged whole. */
+  readonly #read = new WeakMap<SessionRecord, ReadSnapshot>();
 
   constructor(name: string, backend: Backend, options: ServerStoreOptions) {
     this.name = name;
     this.#backend = backend;
     this.#sealer = new RecordSealer(options);
+    this.#expiry = options.expiry;
+    this.#maxAttempts = options.maxAttempts ?? 20;
+  }
+
+  get #cas(): boolean {
+    const b = this.#backend;
+    return (
+      typeof b.getVersioned === "function" &&
+      typeof b.compareAndSet === "function" &&
+      typeof b.compareAndMove === "function"
+    );
   }
 
   async load(cookieValue: string, now: number): Promise<LoadResult> {
     if (!isWellFormedId(cookieValue)) return { rejected: "malformed" };
     const key = privateId(cookieValue);
     if (channels.read.hasSubscribers) channels.read.publish({ sid: key, store: this.name });
-    const stored = await this.#call("read", this.#backend.get(key));
+    const stored = await this.#fetch(key);
     if (stored === undefined) return undefined; // strict: an unknown id is answered with a fresh one
-    const decoded = this.#sealer.decode(stored);
+    const decoded = this.#sealer.decode(stored.value);
     if (!decoded) return { rejected: this.#sealer.encrypted ? "decrypt" : "payload" };
     if (decoded.expiresAt <= now) return { rejected: "expired" };
+    this.#read.set(decoded.record, snapshotOf(stored.version, decoded.record));
     return decoded;
   }
 
-  async save(record: SessionRecord, expiresAt: number, id: string | undefined, now: number): Promise<string> {
+  async save(
+    record: SessionRecord,
+    expiresAt: number,
+    id: string | undefined,
+    now: number,
+    context?: SaveContext,
+  ): Promise<string | undefined> {
     if (id === undefined || !isWellFormedId(id))
       throw new TypeError("a server-side store saves under a session id");
     const key = privateId(id);
-    const value = this.#sealer.encode(record, expiresAt);
-    await this.#call("write", this.#backend.set(key, value, Math.max(1000, expiresAt - now)));
+    if (context?.replacing !== undefined && isWellFormedId(context.replacing)) {
+      const from = privateId(context.replacing);
+      if (from !== key) {
+        if (!(await this.#move(from, key, record, expiresAt, now, context))) return undefined;
+        if (channels.delete.hasSubscribers) channels.delete.publish({ sid: from, store: this.name });
+        if (channels.write.hasSubscribers) channels.write.publish({ sid: key, store: this.name });
+        return id;
+      }
+    }
+    if (context?.existing) {
+      if (!(await this.#merge(key, record, expiresAt, now, context))) return undefined; // destroy wins
+    } else {
+      const value = this.#sealer.encode(record, expiresAt);
+      await this.#call("write", this.#backend.set(key, value, ttlOf(expiresAt, now)));
+    }
     if (channels.write.hasSubscribers) channels.write.publish({ sid: key, store: this.name });
     return id;
   }
 
-  touch(record: SessionRecord, expiresAt: number, cookieValue: string, now: number): Promise<string> {
-    return this.save(record, expiresAt, cookieValue, now);
+  /**
+   * Moves the expiry of a record this request did not change, keeping what is stored now (another request
+   * may have changed it); a record destroyed meanwhile is not brought back.
+   */
+  async touch(record: SessionRecord, expiresAt: number, cookieValue: string, now: number): Promise<string> {
+    if (!isWellFormedId(cookieValue)) return cookieValue;
+    const key = privateId(cookieValue);
+    const written = await this.#merge(key, record, expiresAt, now, { existing: true, changes: NO_CHANGES });
+    if (written && channels.write.hasSubscribers) channels.write.publish({ sid: key, store: this.name });
+    return cookieValue;
   }
 
   async destroy(cookieValue: string): Promise<void> {
@@ -63,19 +124,121 @@ export class ServerStore implements SessionStore {
     return this.#backend.close();
   }
 
+  /** This request's changes onto the stored record; false when it is gone (destroyed, expired, unreadable). */
+  #merge(key: string, record: SessionRecord, expiresAt: number, now: number, context: SaveContext) {
+    const write = this.#cas
+      ? (version: string, value: string, ttl: number) =>
+          this.#call("write", this.#backend.compareAndSet!(key, version, value, ttl))
+      : async (_version: string, value: string, ttl: number) => {
+          await this.#call("write", this.#backend.set(key, value, ttl));
+          return true;
+        };
+    return this.#commit(key, record, expiresAt, now, context, write);
+  }
+
+  /**
+   * cycleKey: the record leaves `from` and arrives under `to`, merged onto what `from` holds now. With
+   * compare-and-set that is one atomic step, so of two parallel cycles exactly one wins; the other finds
+   * `from` gone and answers undefined (nothing written). Without, the loser is told by the delete when the
+   * backend can say that nothing was there (memory, memcache); the SQL adapters select then delete, so two
+   * cycles racing inside that window may both keep a new id.
+   */
+  #move(
+    from: string,
+    to: string,
+    record: SessionRecord,
+    expiresAt: number,
+    now: number,
+    context: SaveContext,
+  ) {
+    const write = this.#cas
+      ? (version: string, value: string, ttl: number) =>
+          this.#call("write", this.#backend.compareAndMove!(from, version, to, value, ttl))
+      : async (_version: string, value: string, ttl: number) => {
+          if ((await this.#call("delete", this.#backend.delete(from))) === false) return false;
+          await this.#call("write", this.#backend.set(to, value, ttl));
+          return true;
+        };
+    return this.#commit(from, record, expiresAt, now, context, write);
+  }
+
+  /**
+   * With compare-and-set, the first attempt writes this request's record guarded by the version it read:
+   * when nobody wrote in between (the usual case), that is the whole save. When the guard fails, the record
+   * is read again and the changes merged onto it, after a short random pause that spreads concurrent
+   * writers; after maxAttempts, 409. Without, one attempt: a fresh read, merge, write.
+   */
+  async #commit(
+    key: string,
+    record: SessionRecord,
+    expiresAt: number,
+    now: number,
+    context: SaveContext,
+    write: (version: string, value: string, ttlMs: number) => Promise<boolean>,
+  ): Promise<boolean> {
+    const read = this.#read.get(record);
+    const cas = this.#cas;
+    let version = cas ? read?.data : undefined;
+    let next = record;
+    let nextExpiry = expiresAt;
+    const attempts = cas ? this.#maxAttempts : 1;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (version === undefined) {
+        const current = await this.#current(key, now);
+        if (!current) return false;
+        version = current.version;
+        next = mergeRecord(current.record, record, context.changes, read);
+        nextExpiry = this.#expiryOf(next, record, expiresAt, now);
+      }
+      const value = this.#sealer.encode(next, nextExpiry);
+      if (await write(version, value, ttlOf(nextExpiry, now))) return true;
+      version = undefined;
+      await sleep(Math.random() * Math.min(2 ** attempt, 50));
+    }
+    throw new SessionConflictError(
+      `session changed by concurrent requests ${this.#maxAttempts} times while this request saved it; nothing was written, try again`,
+    );
+  }
+
+  /** The record as stored now, decoded; undefined when it is gone, unreadable or expired (all: not brought back). */
+  async #current(key: string, now: number): Promise<{ version: string; record: SessionRecord } | undefined> {
+    const stored = await this.#fetch(key);
+    const decoded = stored && this.#sealer.decode(stored.value);
+    if (!stored || !decoded || decoded.expiresAt <= now) return undefined;
+    return { version: stored.version, record: decoded.record };
+  }
+
+  async #fetch(key: string): Promise<{ value: string; version: string } | undefined> {
+    const backend = this.#backend;
+    if (this.#cas) return this.#call("read", backend.getVersioned!(key));
+    const value = await this.#call("read", backend.get(key));
+    return value === undefined ? undefined : { value, version: value };
+  }
+
+  #expiryOf(merged: SessionRecord, mine: SessionRecord, expiresAt: number, now: number): number {
+    const same =
+      merged.maxAge === mine.maxAge && Boolean(merged.browserSession) === Boolean(mine.browserSession);
+    return same || !this.#expiry ? expiresAt : this.#expiry(merged, now);
+  }
+
   /**
    * Backends bound their own calls in time (the Backend contract; KeyvBackend does it per call). Here any
-   * failure that is not already a SessionStoreUnavailableError becomes one, so the middleware answers 503.
+   * failure that is not already a SessionError becomes SessionStoreUnavailableError, so the middleware
+   * answers 503.
    */
   async #call<T>(what: string, operation: Promise<T>): Promise<T> {
     try {
       return await operation;
     } catch (err) {
-      if (err instanceof SessionStoreUnavailableError) throw err;
+      if (err instanceof SessionError) throw err;
       throw new SessionStoreUnavailableError(
         `session store "${this.name}" failed to ${what}: ${err instanceof Error ? err.message : String(err)}`,
         { cause: err },
       );
     }
   }
+}
+
+function ttlOf(expiresAt: number, now: number): number {
+  return Math.max(1000, expiresAt - now);
 }

@@ -46,6 +46,12 @@ export interface SessionStore {
   destroy(cookieValue: string): void | Promise<void>;
   /** Releases connections (Application.close calls it). */
   close?(): Promise<void>;
+  /**
+   * True when `save` with `context.replacing` (cycleKey) moves the record itself, atomically where it can:
+   * the middleware then does not destroy the old record first, and a save that answers undefined (another
+   * request already moved or destroyed it) leaves the cookie alone, so the browser keeps the winner's id.
+   */
+  readonly movesOnCycle?: boolean;
   /** Stores with a queryable table (the `database` store) offer `app.sessions`. */
   readonly admin?: SessionsAdmin;
 }
@@ -56,6 +62,11 @@ export interface SaveContext {
   existing: boolean;
   /** What the request changed in the data. */
   changes: Changes;
+  /**
+   * cycleKey() on a loaded record, for stores with `movesOnCycle`: the cookie value of the record this save
+   * replaces. The store removes it and writes under the new id only if it is still there.
+   */
+  replacing?: string;
 }
 
 /** What the registry knows of a store name: its own options and how to build it. */

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { type EventEmitter, once } from "node:events";
 import type { KeyvStoreAdapter } from "keyv";
 import { ConfigError } from "../../errors.js";
@@ -18,9 +19,52 @@ interface RedisClient extends Emitter {
   connect(): Promise<unknown>;
   close(): Promise<void>;
   destroy(): void;
+  get(key: string): Promise<string | null>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+interface RedisAdapter extends KeyvStoreAdapter {
+  createKeyPrefix(key: string, namespace: string | undefined): string;
+}
+
+// Compare-and-set on the exact stored string: Redis runs a script atomically, so nothing can write the key
+// between the GET and the SET. A key that is gone (destroyed, or expired by PX) compares unequal: a
+// compare-and-set never brings a deleted session back.
+const CAS_SCRIPT =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0";
+// cycleKey: the old record goes and the new one comes in one step, only if the old is as this request read it.
+const MOVE_SCRIPT =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) return 1 end return 0";
+
+/** EVALSHA, falling back to EVAL (which also loads the script) when the server does not have it cached. */
+async function runScript(
+  client: RedisClient,
+  script: string,
+  keys: string[],
+  args: string[],
+): Promise<boolean> {
+  const sha = scriptSha(script);
+  let result: unknown;
+  try {
+    result = await client.evalSha(sha, { keys, arguments: args });
+  } catch (error) {
+    if (!String((error as Error)?.message).includes("NOSCRIPT")) throw error;
+    result = await client.eval(script, { keys, arguments: args });
+  }
+  return result === 1;
+}
+
+const shas = new Map<string, string>();
+function scriptSha(script: string): string {
+  let sha = shas.get(script);
+  if (!sha) {
+    sha = createHash("sha1").update(script).digest("hex");
+    shas.set(script, sha);
+  }
+  return sha;
 }
 interface RedisModule {
-  default: AdapterClass<KeyvStoreAdapter, [client: RedisClient, options: Record<string, unknown>]>;
+  default: AdapterClass<RedisAdapter, [client: RedisClient, options: Record<string, unknown>]>;
   createClient(options: Record<string, unknown>): RedisClient;
 }
 
@@ -58,11 +102,9 @@ export async function openRedis(options: AdapterOptions): Promise<Backend> {
     connectionTimeout: timeoutMs,
   });
   // @keyv/redis prefixes keys itself ("<namespace>::<key>"), so Keyv must not add its own prefix.
-  const keyv = new Keyv({
-    store: adapter,
-    namespace: options.namespace ?? DEFAULTS.namespace,
-    useKeyPrefix: false,
-  });
+  const namespace = options.namespace ?? DEFAULTS.namespace;
+  const keyv = new Keyv({ store: adapter, namespace, useKeyPrefix: false });
+  const redisKey = (key: string) => adapter.createKeyPrefix(key, namespace);
   const backend = new KeyvBackend(keyv, {
     name: "redis",
     timeoutMs,
@@ -71,6 +113,13 @@ export async function openRedis(options: AdapterOptions): Promise<Backend> {
     },
     destroy: () => {
       if (client.isOpen) client.destroy();
+    },
+    raw: {
+      get: async (key) => (await client.get(redisKey(key))) ?? undefined,
+      compareAndSet: (key, expected, next, ttlMs) =>
+        runScript(client, CAS_SCRIPT, [redisKey(key)], [expected, next, String(ttlMs)]),
+      compareAndMove: (from, expected, to, next, ttlMs) =>
+        runScript(client, MOVE_SCRIPT, [redisKey(from), redisKey(to)], [expected, next, String(ttlMs)]),
     },
   });
   // Connect in the background: while Redis is unreachable the client keeps retrying (every call fails fast
