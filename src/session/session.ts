@@ -123,6 +123,12 @@ export class Session implements Iterable<[string, string]> {
           "serialise it first (String(n), JSON.stringify(obj))",
       );
     }
+    if (LONE_SURROGATE.test(value)) {
+      throw new InvalidSessionValueError(
+        `session value for ${JSON.stringify(key)} holds a lone UTF-16 surrogate, which no store keeps ` +
+          "exactly (UTF-8 stores replace it with U+FFFD)",
+      );
+    }
     const data = this.#data.data;
     if (data.get(key) !== value) {
       data.set(key, value);
@@ -250,9 +256,20 @@ export class Session implements Iterable<[string, string]> {
   }
 }
 
+/**
+ * A surrogate code unit that is not half of a pair (matched per code point under the u flag). UTF-8 cannot
+ * encode it: msgpack and the SQL drivers would silently store U+FFFD instead, so set() refuses it.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 function checkKey(key: unknown): asserts key is string {
   if (typeof key !== "string") {
     throw new InvalidSessionValueError(`session keys must be strings, got ${typeName(key)}`);
+  }
+  if (LONE_SURROGATE.test(key)) {
+    throw new InvalidSessionValueError(
+      `session key ${JSON.stringify(key)} holds a lone UTF-16 surrogate, which no store keeps exactly`,
+    );
   }
   if (key === RESERVED_KEY) {
     throw new InvalidSessionValueError(`session key ${JSON.stringify(key)} is reserved by Stoat`);
