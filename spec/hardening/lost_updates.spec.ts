@@ -128,7 +128,8 @@ const sqliteDir = mkdtempSync(join(tmpdir(), "stoat-hardening-"));
 after(() => rmSync(sqliteDir, { recursive: true, force: true }));
 
 interface StoreCase {
-  name: "memory" | "redis" | "memcache" | "sqlite" | "postgres" | "mysql";
+  name: "memory" | "redis" | "memcache" | "sqlite" | "postgres" | "mysql" | "database";
+  title?: string;
   service?: ServiceName;
   options(): SessionOptions & Record<string, unknown>;
   /** Compare-and-set: parallel cycles across processes are atomic too. */
@@ -159,10 +160,17 @@ const cases: StoreCase[] = [
     service: "mysql",
     options: () => ({ url: serviceUrl("mysql"), namespace: `hardening-${run}` }),
   },
+  // The database store moves rows on cycleKey (delete first; only the request that deleted inserts).
+  {
+    name: "database",
+    title: "database (sqlite)",
+    cas: true,
+    options: () => ({ url: `sqlite://${join(sqliteDir, "database.sqlite3")}`, table: `cycle_${run}` }),
+  },
 ];
 
 for (const store of cases) {
-  describe(`destroy wins and parallel cycleKey: ${store.name}`, function () {
+  describe(`destroy wins and parallel cycleKey: ${store.title ?? store.name}`, function () {
     this.timeout(20000);
     const apps: Application[] = [];
     let http: ReturnType<typeof request>;
@@ -184,7 +192,9 @@ for (const store of cases) {
     before(async function () {
       if (store.service) await useService(this, store.service);
       const options = store.options() as Record<string, string | undefined>;
-      if (store.name !== "memory") {
+      if (store.name === "database") {
+        await app().sessions.install(); // a table of this run's own; inspected through the app's reads
+      } else if (store.name !== "memory") {
         backend = await openBackend(store.name, {
           url: options.url,
           memcacheServer: options.memcacheServer,

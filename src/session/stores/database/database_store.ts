@@ -39,6 +39,12 @@ const USER_ID_BYTES = 255;
 export class DatabaseStore implements SessionStore {
   readonly name = "database";
   readonly usesIds = true;
+  /**
+   * cycleKey() moves the row: the old one is deleted first, and only the request whose DELETE removed it
+   * writes the new one, so parallel cycles end on one valid id. Needs a row class that deletes in one
+   * statement and says how many rows went (the built-in one does).
+   */
+  readonly movesOnCycle: boolean;
   readonly admin: SessionsAdmin | undefined;
   readonly #rows: SessionRowClass;
   readonly #sealer: RecordSealer;
@@ -61,6 +67,7 @@ export class DatabaseStore implements SessionStore {
     this.#close = options.close;
     this.#maxAttempts = options.maxAttempts ?? 20;
     this.#cas = typeof options.rows.prototype.saveIfUnchanged === "function";
+    this.movesOnCycle = this.#cas && typeof options.rows.destroyBySessionId === "function";
     this.admin = options.admin;
   }
 
@@ -88,6 +95,18 @@ export class DatabaseStore implements SessionStore {
     if (id === undefined || !isWellFormedId(id))
       throw new TypeError("a server-side store saves under a session id");
     const key = privateId(id);
+    if (context?.replacing !== undefined && this.movesOnCycle && isWellFormedId(context.replacing)) {
+      const from = privateId(context.replacing);
+      if (from !== key) {
+        const removed = await this.#call("delete", () => this.#rows.destroyBySessionId!(from));
+        if (removed !== 1) return undefined; // another cycleKey, or a sign-out, took the old row first
+        if (channels.delete.hasSubscribers) channels.delete.publish({ sid: from, store: this.name });
+        const row = new this.#rows({ sessionId: key, data: this.#encode(record, expiresAt) });
+        await this.#write(row, record, expiresAt, now);
+        if (channels.write.hasSubscribers) channels.write.publish({ sid: key, store: this.name });
+        return id;
+      }
+    }
     if (context?.existing) {
       const saved = this.#cas
         ? await this.#mergeAndCompareAndSet(key, record, expiresAt, now, context)
