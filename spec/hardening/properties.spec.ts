@@ -98,7 +98,7 @@ describe("hardening: properties (issue 6, point 5)", function () {
 
   describe("set/delete/clear/cycleKey/flush round-trip through every store, across requests", () => {
     for (const store of STORES) {
-      it(`${store.name}: what the next request reads is the model`, async function () {
+      it(`${store.label}: what the next request reads is the model`, async function () {
         const { app } = await stores.open(this, store);
         const server = http.createServer(app.callback());
         await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -234,7 +234,7 @@ describe("hardening: properties (issue 6, point 5)", function () {
 
   describe("the middleware never answers 5xx to an arbitrary Cookie header", () => {
     for (const store of STORES) {
-      it(`${store.name}: 200 with an empty session for every header`, async function () {
+      it(`${store.label}: 200 with an empty session for every header`, async function () {
         const { app } = await stores.open(this, store);
         const server = http.createServer(app.callback());
         await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

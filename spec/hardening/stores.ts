@@ -1,22 +1,44 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Keyv } from "keyv";
 import type { Application, RoutesDefinition, SessionOptions } from "stoat";
 import { openBackend } from "../../src/session/stores/adapters/index.js";
+import type { BackendName } from "../../src/session/stores/adapters/options.js";
 import type { Backend } from "../../src/session/stores/backend.js";
+import { DIALECTS, installedTable, uniqueTable } from "../session/stores/database/dialects.js";
 import { testApp } from "../support/app.js";
 import { type ServiceName, serviceUrl, useService } from "../support/services.js";
 
-// The stores the hardening specs run on, each opened once per file on first use: the cookie store, and the
-// server-side stores memory, redis (a real service: useService fails under CI when it is down) and sqlite.
+// The stores the hardening specs run on, each opened once per file on first use: the cookie store; the Keyv
+// stores memory, redis, memcache, sqlite, postgres, mysql (MariaDB here) and keyv (an app's own Keyv
+// instance); and the `database` store on SQLite, PostgreSQL and MariaDB, each in a table of this run's own
+// (installed on open, dropped on close). A real service that is down skips its cases (useService), or fails
+// them under CI.
 
-export type HardeningStoreName = "cookie" | "memory" | "redis" | "sqlite";
+export type HardeningStoreName =
+  | "cookie"
+  | "memory"
+  | "redis"
+  | "memcache"
+  | "sqlite"
+  | "postgres"
+  | "mysql"
+  | "keyv"
+  | "database";
 
 export interface StoreCase {
+  /** The store's name, as `store:` in the options and `store` on the diagnostics channels. */
   name: HardeningStoreName;
+  /** Unique among the cases: the name, or "database (postgres)" and so on. */
+  label: string;
   service?: ServiceName;
+  /** For the `database` store: the dialect, "sqlite", "postgres" or "mariadb". */
+  dialect?: string;
   /** Session options of this store (besides the secret). */
   options(): SessionOptions & Record<string, unknown>;
+  /** A second connection to what is stored, looked up by hashed id; the memory store has none. */
+  inspect?(): Promise<Backend>;
 }
 
 const run = `${Date.now().toString(36)}-${process.pid}`;
@@ -26,22 +48,66 @@ function sqliteFile(): string {
   return join(sqliteDir, "sessions.sqlite3");
 }
 
+/** The Keyv stores, inspected through a second Backend that openBackend opens on the same data. */
+function keyvCase(
+  name: BackendName,
+  service: ServiceName | undefined,
+  options: () => Record<string, unknown>,
+) {
+  return {
+    name,
+    label: name,
+    service,
+    options,
+    inspect: async () => {
+      const o = options();
+      return openBackend(name, {
+        url: o.url as string | undefined,
+        memcacheServer: o.memcacheServer as string | undefined,
+        database: o.database as string | undefined,
+        namespace: o.namespace as string | undefined,
+        keyv: o.keyv,
+        timeoutMs: 2000,
+        ttlMs: 60_000,
+      });
+    },
+  } satisfies StoreCase;
+}
+
+// The app's own Keyv instance (over a Map here; in an app, mongo, dynamo, valkey...).
+const userKeyv = new Keyv();
+const namespace = `hardening-${run}`;
+
 export const STORES: readonly StoreCase[] = [
-  { name: "cookie", options: () => ({}) },
-  { name: "memory", options: () => ({}) },
-  {
-    name: "redis",
-    service: "redis",
-    options: () => ({ url: serviceUrl("redis"), namespace: `hardening-${run}` }),
-  },
-  { name: "sqlite", options: () => ({ database: sqliteFile() }) },
+  { name: "cookie", label: "cookie", options: () => ({}) },
+  { name: "memory", label: "memory", options: () => ({}) },
+  keyvCase("redis", "redis", () => ({ url: serviceUrl("redis"), namespace })),
+  keyvCase("memcache", "memcache", () => ({ memcacheServer: serviceUrl("memcache"), namespace })),
+  keyvCase("sqlite", undefined, () => ({ database: sqliteFile() })),
+  keyvCase("postgres", "postgres", () => ({ url: serviceUrl("postgres"), namespace })),
+  keyvCase("mysql", "mysql", () => ({ url: serviceUrl("mysql"), namespace })),
+  keyvCase("keyv", undefined, () => ({ keyv: userKeyv })),
+  ...DIALECTS.map((dialect): StoreCase => {
+    const table = uniqueTable("hard");
+    return {
+      name: "database",
+      label: `database (${dialect.name})`,
+      service: dialect.service,
+      dialect: dialect.name,
+      options: () => ({ url: dialect.url, table }),
+      inspect: () => installedTable(dialect, table),
+    };
+  }),
 ];
 
 export const SERVER_STORES = STORES.filter((s) => s.name !== "cookie");
 
+/** The cases on MariaDB: the mysql store and the database store on MariaDB. */
+export const onMariaDB = (store: StoreCase) => store.name === "mysql" || store.dialect === "mariadb";
+
 export interface OpenStore {
   app: Application;
-  /** A second connection to what is stored (redis, sqlite); the memory store has none. */
+  /** A second connection to what is stored; the memory store has none. */
   backend?: Backend;
 }
 
@@ -50,33 +116,24 @@ export interface OpenStore {
  * hook with its mocha context, so an unreachable service skips (or, under CI, fails) that spec.
  */
 export function storeOpener(routes: RoutesDefinition) {
-  const opened = new Map<HardeningStoreName, Promise<OpenStore>>();
+  const opened = new Map<string, Promise<OpenStore>>();
 
   async function open(ctx: Mocha.Context, store: StoreCase): Promise<OpenStore> {
     if (store.service) await useService(ctx, store.service);
-    let pending = opened.get(store.name);
+    let pending = opened.get(store.label);
     if (!pending) {
       pending = (async () => {
-        const options = store.options();
+        // First: the database store's table must be installed before its app starts.
+        const backend = await store.inspect?.();
         const app = testApp({
           routes,
           ...(store.name === "cookie" ? {} : { store: store.name }),
-          options,
+          options: store.options(),
         });
         await app.ready();
-        let backend: Backend | undefined;
-        if (store.name === "redis" || store.name === "sqlite") {
-          backend = await openBackend(store.name, {
-            url: options.url as string | undefined,
-            database: options.database as string | undefined,
-            namespace: options.namespace as string | undefined,
-            timeoutMs: 2000,
-            ttlMs: 60_000,
-          });
-        }
         return { app, backend };
       })();
-      opened.set(store.name, pending);
+      opened.set(store.label, pending);
     }
     return pending;
   }

@@ -8,7 +8,11 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "chai";
 import { Keyv } from "keyv";
-import { ConfigError, SessionStoreUnavailableError } from "../../../src/session/errors.js";
+import {
+  ConfigError,
+  SessionOverflowError,
+  SessionStoreUnavailableError,
+} from "../../../src/session/errors.js";
 import {
   adapterImportError,
   importAdapter,
@@ -281,10 +285,14 @@ describe("memcache backend limits", () => {
     await backend?.close();
   });
 
-  it("fails a write larger than memcached's item limit instead of dropping it", async () => {
-    const error = await rejection(backend.set(freshKey(), "x".repeat(2 * 1024 * 1024), TTL_MS));
-    expect(error).to.be.instanceOf(SessionStoreUnavailableError);
-    expect(error.message).to.match(/too large|E2BIG/i);
+  it("refuses a value over memcached's item limit before sending it, keeping what was stored", async () => {
+    const key = freshKey();
+    await backend.set(key, "small", TTL_MS);
+    const error = await rejection(backend.set(key, "x".repeat(2 * 1024 * 1024), TTL_MS));
+    expect(error).to.be.instanceOf(SessionOverflowError);
+    expect(error.message).to.match(/2097152 bytes; the memcache store keeps at most 1000000/);
+    // memcached would have dropped the key on its own "Value too large"; refused here, it is untouched.
+    expect(await backend.get(key)).to.equal("small");
   });
 
   it("keeps an entry whose TTL is over 30 days (memcached would read the seconds as a past date)", async () => {

@@ -1,5 +1,5 @@
 import type { Keyv } from "keyv";
-import { SessionStoreUnavailableError } from "../errors.js";
+import { SessionOverflowError, SessionStoreUnavailableError } from "../errors.js";
 import type { Backend, Versioned } from "./backend.js";
 
 // A Backend over any Keyv 5 instance. Keyv and its adapters swallow errors by default: Keyv#get catches a
@@ -16,6 +16,12 @@ export interface KeyvBackendOptions {
   timeoutMs: number;
   /** Upper bound for the TTL handed to the store (memcached reads more than 30 days as a date). */
   maxTtlMs?: number;
+  /**
+   * Largest value the store keeps (memcached: 1 MiB per item, key and Keyv's wrapping included). A larger
+   * one is refused before it is sent, as SessionOverflowError: memcached would answer "Value too large"
+   * and also drop the session that was stored under the key.
+   */
+  maxValueBytes?: number;
   /**
    * Releases what the backend holds (pools, sockets, timers). Defaults to `keyv.disconnect()`. Bounded by
    * `timeoutMs`, after which `destroy` (when given) tears the connection down.
@@ -73,6 +79,7 @@ export class KeyvBackend implements Backend {
     if (raw) {
       this.getVersioned = (key) => this.#getVersioned(raw, key);
       this.compareAndSet = async (key, expected, next, ttlMs) => {
+        this.#checkSize(next);
         const stored = await this.#serialize(next, ttlMs);
         return this.#call("compare-and-set", () =>
           raw.compareAndSet(key, expected, stored, this.#ttl(ttlMs)),
@@ -142,10 +149,22 @@ export class KeyvBackend implements Backend {
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
     if (typeof value !== "string") throw new TypeError("a backend stores strings only");
+    this.#checkSize(value);
     const ttl = this.#ttl(ttlMs);
     const confirmed = await this.#call("set", () => this.#keyv.set(key, value, ttl));
     if (confirmed !== true) {
       throw this.#failure("set", new Error("the store did not confirm the write"));
+    }
+  }
+
+  #checkSize(value: string): void {
+    const max = this.#options.maxValueBytes;
+    if (max === undefined) return;
+    const bytes = Buffer.byteLength(value);
+    if (bytes > max) {
+      throw new SessionOverflowError(
+        `the encoded session is ${bytes} bytes; the ${this.name} store keeps at most ${max}: store less in the session`,
+      );
     }
   }
 

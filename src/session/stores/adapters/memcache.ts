@@ -11,6 +11,9 @@ import { ADAPTER_PACKAGES, type AdapterOptions, DEFAULTS } from "./options.js";
 // capped at 30 days (memcached reads more as a Unix date). memjs keeps one socket per server, so `poolSize`
 // (default 10) opens that many clients and spreads calls over them (PooledBackend).
 
+/** memcached's default item limit is 1 MiB for key, value and Keyv's JSON wrapping together: keep a margin. */
+const MEMCACHE_MAX_VALUE_BYTES = 1_000_000;
+
 /** memcached reads an expiry above 30 days as a Unix timestamp. */
 const MEMCACHE_MAX_TTL_MS = 30 * 24 * 3600 * 1000;
 
@@ -66,6 +69,7 @@ export async function openMemcache(options: AdapterOptions): Promise<Backend> {
       name: "memcache",
       timeoutMs: options.timeoutMs,
       maxTtlMs: MEMCACHE_MAX_TTL_MS,
+      maxValueBytes: MEMCACHE_MAX_VALUE_BYTES,
       close: () => adapter.client.close(),
     });
   };
