@@ -29,10 +29,6 @@ export class RecordSealer {
     this.#cipher = options.encrypt ? new AtRestCipher(options.secrets) : undefined;
   }
 
-  get encrypted(): boolean {
-    return this.#cipher !== undefined;
-  }
-
   encode(record: SessionRecord, expiresAt: number): string {
     const serializer = this.#serializer;
     const bytes = encodeRecord(record, expiresAt, serializer);
@@ -40,6 +36,20 @@ export class RecordSealer {
     return (
       TAGS.plain[serializer] + (serializer === "json" ? bytes.toString("utf8") : bytes.toString("base64"))
     );
+  }
+
+  /** `stored` decoded and still live at `now`, or why not (the reasons a load reports as suspicious). */
+  open(stored: string, now: number): Decoded | { rejected: "decrypt" | "payload" | "expired" } {
+    const decoded = this.decode(stored);
+    if (!decoded) return { rejected: this.#cipher ? "decrypt" : "payload" };
+    return decoded.expiresAt > now ? decoded : { rejected: "expired" };
+  }
+
+  /** The live record in `stored`; undefined when there is none, it is unreadable or it expired. */
+  live(stored: string | undefined, now: number): Decoded | undefined {
+    if (stored === undefined) return undefined;
+    const opened = this.open(stored, now);
+    return "rejected" in opened ? undefined : opened;
   }
 
   /**

@@ -65,11 +65,9 @@ export class ServerStore implements SessionStore {
     if (channels.read.hasSubscribers) channels.read.publish({ sid: key, store: this.name });
     const stored = await this.#fetch(key);
     if (stored === undefined) return undefined; // strict: an unknown id is answered with a fresh one
-    const decoded = this.#sealer.decode(stored.value);
-    if (!decoded) return { rejected: this.#sealer.encrypted ? "decrypt" : "payload" };
-    if (decoded.expiresAt <= now) return { rejected: "expired" };
-    this.#read.set(decoded.record, snapshotOf(stored.version, decoded.record));
-    return decoded;
+    const opened = this.#sealer.open(stored.value, now);
+    if ("record" in opened) this.#read.set(opened.record, snapshotOf(stored.version, opened.record));
+    return opened;
   }
 
   async save(
@@ -203,9 +201,8 @@ export class ServerStore implements SessionStore {
   /** The record as stored now, decoded; undefined when it is gone, unreadable or expired (all: not brought back). */
   async #current(key: string, now: number): Promise<{ version: string; record: SessionRecord } | undefined> {
     const stored = await this.#fetch(key);
-    const decoded = stored && this.#sealer.decode(stored.value);
-    if (!stored || !decoded || decoded.expiresAt <= now) return undefined;
-    return { version: stored.version, record: decoded.record };
+    const live = this.#sealer.live(stored?.value, now);
+    return stored && live ? { version: stored.version, record: live.record } : undefined;
   }
 
   async #fetch(key: string): Promise<{ value: string; version: string } | undefined> {

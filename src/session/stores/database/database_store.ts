@@ -78,11 +78,9 @@ export class DatabaseStore implements SessionStore {
     if (channels.read.hasSubscribers) channels.read.publish({ sid: key, store: this.name });
     const row = await this.#call("read", () => this.#rows.findBySessionId(key));
     if (!row) return undefined; // strict: an unknown id is answered with a fresh one
-    const decoded = this.#sealer.decode(row.data);
-    if (!decoded) return { rejected: this.#sealer.encrypted ? "decrypt" : "payload" };
-    if (decoded.expiresAt <= now) return { rejected: "expired" };
-    this.#read.set(decoded.record, snapshotOf(row.data, decoded.record));
-    return decoded;
+    const opened = this.#sealer.open(row.data, now);
+    if ("record" in opened) this.#read.set(opened.record, snapshotOf(row.data, opened.record));
+    return opened;
   }
 
   async save(
@@ -144,8 +142,8 @@ export class DatabaseStore implements SessionStore {
     } else {
       // A record this store did not load (or a row class without compare-and-set): keep the current data.
       const row = await this.#call("read", () => this.#rows.findBySessionId(key));
-      const current = row && this.#sealer.decode(row.data);
-      if (!row || !current || current.expiresAt <= now) return cookieValue; // gone or over: not extended
+      const current = this.#sealer.live(row?.data, now);
+      if (!row || !current) return cookieValue; // gone or over: not extended
       if (this.#cas) {
         const next = new this.#rows({ sessionId: key, data: this.#encode(current.record, expiresAt) });
         written = await this.#compareAndSet(next, row.data, current.record, expiresAt, now);
@@ -221,8 +219,8 @@ export class DatabaseStore implements SessionStore {
     context: SaveContext,
   ): Promise<boolean> {
     const row = await this.#call("read", () => this.#rows.findBySessionId(key));
-    const current = row && this.#sealer.decode(row.data);
-    if (!row || !current || current.expiresAt <= now) return false;
+    const current = this.#sealer.live(row?.data, now);
+    if (!row || !current) return false;
     const next = mergeRecord(current.record, record, context.changes, this.#read.get(record));
     const nextExpiry = this.#expiryOf(next, record, expiresAt, now);
     row.data = this.#encode(next, nextExpiry);
@@ -243,9 +241,8 @@ export class DatabaseStore implements SessionStore {
   /** The row as stored now, decoded; undefined when it is gone, unreadable or expired (all: not brought back). */
   async #current(key: string, now: number): Promise<{ data: string; record: SessionRecord } | undefined> {
     const row = await this.#call("read", () => this.#rows.findBySessionId(key));
-    const decoded = row && this.#sealer.decode(row.data);
-    if (!row || !decoded || decoded.expiresAt <= now) return undefined;
-    return { data: row.data, record: decoded.record };
+    const live = this.#sealer.live(row?.data, now);
+    return row && live ? { data: row.data, record: live.record } : undefined;
   }
 
   #expiryOf(merged: SessionRecord, mine: SessionRecord, expiresAt: number, now: number): number {
