@@ -9,6 +9,7 @@ import { privateId } from "../../src/session/ids.js";
 import { openBackend } from "../../src/session/stores/adapters/index.js";
 import type { Backend } from "../../src/session/stores/backend.js";
 import { cookieValue, setCookieFor, testApp } from "../support/app.js";
+import { Gate } from "../support/gate.js";
 import { type ServiceName, serviceUrl, useService } from "../support/services.js";
 
 // Issue 6, points 1-3: no lost updates (the lost-update meter, bench/meter.ts), destroy wins on every
@@ -64,26 +65,6 @@ describe("lost-update meter", function () {
 });
 
 /** Requests that wait in their handler until the spec lets them go. */
-class Gate {
-  #entered = 0;
-  #waiting: (() => void)[] = [];
-  #release!: () => void;
-  readonly released = new Promise<void>((resolve) => {
-    this.#release = resolve;
-  });
-  enter(): Promise<void> {
-    this.#entered++;
-    for (const wake of this.#waiting.splice(0)) wake();
-    return this.released;
-  }
-  /** Resolves once `count` requests are waiting. */
-  async started(count = 1): Promise<void> {
-    while (this.#entered < count) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-  }
-  release(): void {
-    this.#release();
-  }
-}
 
 let gate: Gate | undefined;
 

@@ -12,6 +12,7 @@ import request from "supertest";
 import { privateId } from "../../../../src/session/ids.js";
 import type { SessionRowClass } from "../../../../src/session/stores/database/session_row.js";
 import { Clock, cookieValue, listen, setCookieFor, testApp } from "../../../support/app.js";
+import { Gate } from "../../../support/gate.js";
 import { useService } from "../../../support/services.js";
 import { buildStore, DIALECTS, dropTables, rawDatabase, uniqueTable } from "./dialects.js";
 
@@ -20,23 +21,6 @@ import { buildStore, DIALECTS, dropTables, rawDatabase, uniqueTable } from "./di
 // sessionClass, emoji, and the errors a user sees (409, overflow, a missing table).
 
 /** A request that waits in its handler until the spec lets it go. */
-class Gate {
-  #started!: () => void;
-  #release!: () => void;
-  readonly started = new Promise<void>((resolve) => {
-    this.#started = resolve;
-  });
-  readonly released = new Promise<void>((resolve) => {
-    this.#release = resolve;
-  });
-  enter(): Promise<void> {
-    this.#started();
-    return this.released;
-  }
-  release(): void {
-    this.#release();
-  }
-}
 
 let gate: Gate | undefined;
 let currentApp: Application | undefined;
@@ -137,7 +121,7 @@ for (const dialect of DIALECTS) {
         .get("/slow?k=late&v=1")
         .set("Cookie", cookie(id))
         .then((res) => res);
-      await gate.started;
+      await gate.started();
       const signedOut = await http.get("/flush").set("Cookie", cookie(id));
       expect(cookieValue(signedOut)).to.equal("");
       gate.release();
@@ -348,7 +332,7 @@ describe("database store over HTTP with a custom sessionClass", () => {
       .get("/slow?k=slow&v=1")
       .set("Cookie", cookie(id))
       .then((res) => res);
-    await gate.started;
+    await gate.started();
     await http.get("/set?k=fast&v=1").set("Cookie", cookie(id));
     gate.release();
     expect((await slow).status).to.equal(200);
@@ -366,7 +350,7 @@ describe("database store over HTTP with a custom sessionClass", () => {
       .get("/slow")
       .set("Cookie", cookie(id))
       .then((res) => res);
-    await gate.started;
+    await gate.started();
     await http.get("/flush").set("Cookie", cookie(id));
     gate.release();
     expect(cookieValue(await slow)).to.equal("");
