@@ -1,4 +1,3 @@
-import { createCipheriv, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import net from "node:net";
@@ -6,7 +5,8 @@ import { expect } from "chai";
 import { type Application, Handler, type RoutesDefinition } from "stoat";
 import request from "supertest";
 import { isWellFormedId, newSessionId, privateId } from "../../src/session/ids.js";
-import { cookieValue, listen, OTHER_SECRET, SECRET, testApp } from "../support/app.js";
+import { cookieValue, listen, OTHER_SECRET, testApp } from "../support/app.js";
+import { craftSeal as craft } from "../support/seals.js";
 import { onMariaDB, removeScratch, SERVER_STORES, STORES, type StoreCase, storeOpener } from "./stores.js";
 
 // Issue 6, point 4: bad input never yields a 5xx, never adopts attacker-chosen data, and leaves a line on
@@ -23,7 +23,6 @@ import { onMariaDB, removeScratch, SERVER_STORES, STORES, type StoreCase, storeO
 //   keys and values over HTTP).
 
 const COOKIE = "_stoat_session";
-const HOUR = 3_600_000;
 
 /** A 1 MB value that is not one repeated character, so a truncation or a shifted chunk shows. */
 const ONE_MB = 1_000_000;
@@ -82,22 +81,6 @@ after(async () => {
   await stores.close();
   removeScratch();
 });
-
-/** A seal with a valid mac for `secret` (as cookie_store_http.spec.ts crafts them). */
-function craft(o: { secret?: string; expiry?: number; payload?: string } = {}): string {
-  const secret = o.secret ?? SECRET;
-  const encSalt = randomBytes(32).toString("hex");
-  const macSalt = randomBytes(32).toString("hex");
-  const iv = randomBytes(16);
-  const cipher = createCipheriv("aes-256-cbc", pbkdf2Sync(secret, encSalt, 1, 32, "sha1"), iv);
-  const payload = o.payload ?? JSON.stringify({ user: "mallory" });
-  const encrypted = Buffer.concat([cipher.update(payload, "utf8"), cipher.final()]);
-  const base = `Fe26.2*1*${encSalt}*${iv.toString("base64url")}*${encrypted.toString("base64url")}*${o.expiry ?? Date.now() + HOUR}`;
-  const mac = createHmac("sha256", pbkdf2Sync(secret, macSalt, 1, 32, "sha1"))
-    .update(base)
-    .digest("base64url");
-  return `${base}*${macSalt}*${mac}~2`;
-}
 
 interface Observed {
   status: number;

@@ -1,7 +1,5 @@
-import { createCipheriv, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { sealData, unsealData } from "iron-session";
-import * as Iron from "iron-webcrypto";
 import { CookieOverflowError, Handler, type RoutesDefinition, type SessionOptions } from "stoat";
 import request from "supertest";
 import {
@@ -14,6 +12,9 @@ import {
   THIRD_SECRET,
   testApp,
 } from "../support/app.js";
+import { craftSeal as craft, ironSealWithId as ironSeal } from "../support/seals.js";
+
+const ironSealWithId = (id: string) => ironSeal(id, { user: "mallory" });
 
 // The cookie store over real HTTP (supertest against app.callback()), with iron-session 8 as the oracle.
 // iron-session checks expiry against the real clock, so specs that hand cookies to it or take cookies from
@@ -71,32 +72,6 @@ async function written(a: ReturnType<typeof app>, params: string): Promise<strin
   const value = cookieValue(res);
   expect(value, "Set-Cookie").to.match(/^Fe26\.2\*/);
   return value!;
-}
-
-/** A hand-made seal with a mac valid for `secret` (see seal.spec.ts). */
-function craft(o: { secret?: string; prefix?: string; expiry?: string; payload?: string } = {}): string {
-  const secret = o.secret ?? SECRET;
-  const encSalt = randomBytes(32).toString("hex");
-  const macSalt = randomBytes(32).toString("hex");
-  const iv = randomBytes(16);
-  const cipher = createCipheriv("aes-256-cbc", pbkdf2Sync(secret, encSalt, 1, 32, "sha1"), iv);
-  const payload = o.payload ?? JSON.stringify({ user: "mallory" });
-  const encrypted = Buffer.concat([cipher.update(payload, "utf8"), cipher.final()]);
-  const base = `${o.prefix ?? "Fe26.2"}*1*${encSalt}*${iv.toString("base64url")}*${encrypted.toString("base64url")}*${o.expiry ?? String(Date.now() + HOUR)}`;
-  const mac = createHmac("sha256", pbkdf2Sync(secret, macSalt, 1, 32, "sha1"))
-    .update(base)
-    .digest("base64url");
-  return `${base}*${macSalt}*${mac}~2`;
-}
-
-async function ironSealWithId(id: string): Promise<string> {
-  const sealed = await Iron.seal(
-    globalThis.crypto,
-    { user: "mallory" },
-    { id, secret: SECRET },
-    { ...Iron.defaults, ttl: HOUR },
-  );
-  return `${sealed}~2`;
 }
 
 /** Changes the first character of `*`-field `part` to another base64url character. */

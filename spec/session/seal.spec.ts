@@ -1,57 +1,19 @@
-import { createCipheriv, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { sealData, unsealData } from "iron-session";
-import * as Iron from "iron-webcrypto";
 import { IronSealer, type UnsealResult } from "../../src/session/seal.js";
 import { OTHER_SECRET, SECRET, THIRD_SECRET } from "../support/app.js";
+import { type Craft, craftSeal, ironSealWithId as ironSeal } from "../support/seals.js";
+
+/** A valid-MAC seal of `{"user":"ann"}` unless `o` says otherwise. */
+const craft = (o: Craft = {}) => craftSeal({ payload: JSON.stringify({ user: "ann" }), ...o });
+const ironSealWithId = (id: string, secret = SECRET) => ironSeal(id, { user: "ann" }, secret);
 
 // Unit specs of the iron `Fe26.2` sealer, with iron-session 8 (and iron-webcrypto, which it wraps) as the
 // oracle. iron-session checks expiry against the real clock, so specs that cross over use Date.now().
 
 const HOUR = 3_600_000;
 const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-interface Craft {
-  secret?: string;
-  prefix?: string;
-  id?: string;
-  expiry?: string;
-  payload?: string;
-  suffix?: string;
-  encSalt?: string;
-  macSalt?: string;
-}
-
-/**
- * Builds a seal by hand the way seal.ts (and iron) do, with a MAC that is valid for `secret`, so a refusal
- * can only come from the field under test.
- */
-function craft(o: Craft = {}): string {
-  const secret = o.secret ?? SECRET;
-  const encSalt = o.encSalt ?? randomBytes(32).toString("hex");
-  const macSalt = o.macSalt ?? randomBytes(32).toString("hex");
-  const iv = randomBytes(16);
-  const cipher = createCipheriv("aes-256-cbc", pbkdf2Sync(secret, encSalt, 1, 32, "sha1"), iv);
-  const payload = o.payload ?? JSON.stringify({ user: "ann" });
-  const encrypted = Buffer.concat([cipher.update(payload, "utf8"), cipher.final()]);
-  const expiry = o.expiry ?? String(Date.now() + HOUR);
-  const base = `${o.prefix ?? "Fe26.2"}*${o.id ?? "1"}*${encSalt}*${iv.toString("base64url")}*${encrypted.toString("base64url")}*${expiry}`;
-  const mac = createHmac("sha256", pbkdf2Sync(secret, macSalt, 1, 32, "sha1"))
-    .update(base)
-    .digest("base64url");
-  return `${base}*${macSalt}*${mac}${o.suffix ?? "~2"}`;
-}
-
-/** A seal made by iron-webcrypto under an arbitrary password id (iron accepts any `\w+` id). */
-async function ironSealWithId(id: string, secret = SECRET): Promise<string> {
-  const sealed = await Iron.seal(
-    globalThis.crypto,
-    { user: "ann" },
-    { id, secret },
-    { ...Iron.defaults, ttl: HOUR },
-  );
-  return `${sealed}~2`;
-}
 
 /** Replaces the character at `index` of `part` (0-based `*`-separated field) with a different one. */
 function flipInPart(seal: string, part: number, index = 0): string {
