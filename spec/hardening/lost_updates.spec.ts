@@ -6,10 +6,10 @@ import { type Application, Handler, type RoutesDefinition, type SessionOptions }
 import request from "supertest";
 import { formatResult, type MeterStore, measureLostUpdates } from "../../bench/meter.js";
 import { privateId } from "../../src/session/ids.js";
-import { openBackend } from "../../src/session/stores/adapters/index.js";
 import type { Backend } from "../../src/session/stores/backend.js";
 import { cookieValue, setCookieFor, testApp } from "../support/app.js";
 import { Gate } from "../support/gate.js";
+import { inspectStore } from "../support/inspect.js";
 import { type ServiceName, serviceUrl, useService } from "../support/services.js";
 
 // Issue 6, points 1-3: no lost updates (the lost-update meter, bench/meter.ts), destroy wins on every
@@ -172,18 +172,10 @@ for (const store of cases) {
 
     before(async function () {
       if (store.service) await useService(this, store.service);
-      const options = store.options() as Record<string, string | undefined>;
       if (store.name === "database") {
         await app().sessions.install(); // a table of this run's own; inspected through the app's reads
       } else if (store.name !== "memory") {
-        backend = await openBackend(store.name, {
-          url: options.url,
-          memcacheServer: options.memcacheServer,
-          database: options.database,
-          namespace: options.namespace,
-          timeoutMs: 2000,
-          ttlMs: 60_000,
-        });
+        backend = await inspectStore(store.name, store.options());
       }
     });
     beforeEach(() => {

@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Keyv } from "keyv";
 import type { Application, RoutesDefinition, SessionOptions } from "stoat";
-import { openBackend } from "../../src/session/stores/adapters/index.js";
 import type { BackendName } from "../../src/session/stores/adapters/options.js";
 import type { Backend } from "../../src/session/stores/backend.js";
 import { DIALECTS, installedTable, uniqueTable } from "../session/stores/database/dialects.js";
 import { testApp } from "../support/app.js";
+import { inspectStore } from "../support/inspect.js";
 import { type ServiceName, serviceUrl, useService } from "../support/services.js";
 
 // The stores the hardening specs run on, each opened once per file on first use: the cookie store; the Keyv
@@ -59,18 +59,7 @@ function keyvCase(
     label: name,
     service,
     options,
-    inspect: async () => {
-      const o = options();
-      return openBackend(name, {
-        url: o.url as string | undefined,
-        memcacheServer: o.memcacheServer as string | undefined,
-        database: o.database as string | undefined,
-        namespace: o.namespace as string | undefined,
-        keyv: o.keyv,
-        timeoutMs: 2000,
-        ttlMs: 60_000,
-      });
-    },
+    inspect: () => inspectStore(name, options()),
   } satisfies StoreCase;
 }
 

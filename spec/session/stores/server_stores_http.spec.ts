@@ -6,9 +6,10 @@ import { Keyv } from "keyv";
 import { type Application, Handler, type RoutesDefinition, type SessionOptions } from "stoat";
 import request from "supertest";
 import { newSessionId, privateId } from "../../../src/session/ids.js";
-import { openBackend } from "../../../src/session/stores/adapters/index.js";
+import type { BackendName } from "../../../src/session/stores/adapters/index.js";
 import type { Backend } from "../../../src/session/stores/backend.js";
 import { Clock, cookieValue, listen, OTHER_SECRET, SECRET, testApp } from "../../support/app.js";
+import { inspectStore } from "../../support/inspect.js";
 import { type ServiceName, serviceUrl, useService } from "../../support/services.js";
 import { DIALECTS, installedTable, uniqueTable } from "./database/dialects.js";
 
@@ -124,16 +125,7 @@ for (const store of cases) {
       // (The memory store lives inside one process, so it is inspected through the app's own behaviour.)
       if (store.inspect) backend = await store.inspect();
       else if (store.name !== "memory") {
-        const o = store.options();
-        backend = await openBackend(store.name as "redis", {
-          url: o.url as string | undefined,
-          memcacheServer: o.memcacheServer as string | undefined,
-          database: o.database as string | undefined,
-          namespace: o.namespace as string | undefined,
-          keyv: o.keyv,
-          timeoutMs: 2000,
-          ttlMs: 60_000,
-        });
+        backend = await inspectStore(store.name as BackendName, store.options());
       }
     });
     beforeEach(async () => {
