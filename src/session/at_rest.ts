@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, hkdfSync } from "node:crypto";
+import { randomBytesPooled } from "./random_pool.js";
 
 // Encryption at rest for server-side stores: AES-256-GCM with keys derived from the secrets by HKDF.
 // Layout: version (1) | key id (4) | iv (12) | tag (16) | ciphertext. The key id (a hash of the derived
@@ -31,7 +32,7 @@ export class AtRestCipher {
 
   encrypt(plaintext: Buffer): Buffer {
     const { id, key } = this.#keys[0]!;
-    const iv = randomBytes(12);
+    const iv = randomBytesPooled(12);
     const cipher = createCipheriv("aes-256-gcm", key, iv);
     const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     return Buffer.concat([Buffer.of(VERSION), id, iv, cipher.getAuthTag(), body]);

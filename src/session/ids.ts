@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from "node:crypto";
+import { hash } from "node:crypto";
+import { randomBytesPooled } from "./random_pool.js";
 
 // Session ids of the server-side stores (S1, S2, S15): 256 random bits, base64url, and only a hash of the
 // id ever reaches the store, a log or an event (Rack's private id), so a leaked database or log holds
@@ -7,7 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 const WELL_FORMED = /^[A-Za-z0-9_-]{43}$/;
 
 export function newSessionId(): string {
-  return randomBytes(32).toString("base64url");
+  return randomBytesPooled(32).toString("base64url");
 }
 
 /** Untrusted input check, before any store access: exactly 43 base64url characters. */
@@ -17,5 +18,5 @@ export function isWellFormedId(value: string): boolean {
 
 /** The key a store keeps: `2::` + SHA-256 hex of the public id. */
 export function privateId(publicId: string): string {
-  return `2::${createHash("sha256").update(publicId).digest("hex")}`;
+  return `2::${hash("sha256", publicId, "hex")}`;
 }

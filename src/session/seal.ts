@@ -8,6 +8,7 @@ import {
 } from "node:crypto";
 import { BoundedCache } from "./bounded_cache.js";
 import type { SuspiciousReason } from "./events.js";
+import { randomBytesPooled } from "./random_pool.js";
 
 // Iron's `Fe26.2` seal (hapi/iron, iron-webcrypto), as iron-session 8 writes it:
 //   Fe26.2*<password id>*<enc salt>*<iv>*<aes-256-cbc ciphertext>*<expiry ms>*<mac salt>*<hmac-sha256>~2
@@ -49,7 +50,9 @@ export interface Unsealed {
 export type UnsealResult = Unsealed | { ok: false; reason: SuspiciousReason };
 
 interface Verified {
-  data: unknown;
+  /** Parsed when first presented back: a seal a browser never returns costs no parse. */
+  data?: unknown;
+  json: string;
   expiresAt: number;
   oldSecret: boolean;
 }
@@ -73,19 +76,15 @@ export class IronSealer {
 
   /** Seals `data` (JSON-serialisable) with the current secret, to expire at `expiresAt` (ms). */
   seal(data: object, expiresAt: number): string {
-    const iv = randomBytes(16);
+    const iv = randomBytesPooled(16);
     const json = JSON.stringify(data);
     const cipher = createCipheriv("aes-256-cbc", this.#encKey, iv);
     const encrypted = Buffer.concat([cipher.update(json, "utf8"), cipher.final()]);
     const base = `${PREFIX}*${PASSWORD_ID}*${this.#encSalt}*${iv.toString("base64url")}*${encrypted.toString("base64url")}*${Math.floor(expiresAt)}`;
     const mac = createHmac("sha256", this.#macKey).update(base).digest("base64url");
     const sealed = `${base}*${this.#macSalt}*${mac}${VERSION_SUFFIX}`;
-    // A parsed copy, not `data`: the caller may change its object after sealing.
-    this.#verified.set(sealed, {
-      data: JSON.parse(json),
-      expiresAt: Math.floor(expiresAt),
-      oldSecret: false,
-    });
+    // The JSON, not `data`: the caller may change its object after sealing.
+    this.#verified.set(sealed, { json, expiresAt: Math.floor(expiresAt), oldSecret: false });
     return sealed;
   }
 
@@ -93,7 +92,11 @@ export class IronSealer {
   unseal(value: string, now: number): UnsealResult {
     if (value.length > MAX_SEAL_LENGTH) return { ok: false, reason: "oversize" };
     const known = this.#verified.get(value);
-    if (known) return known.expiresAt > now ? { ok: true, ...known } : { ok: false, reason: "expired" };
+    if (known) {
+      if (known.expiresAt <= now) return { ok: false, reason: "expired" };
+      known.data ??= JSON.parse(known.json);
+      return { ok: true, data: known.data, expiresAt: known.expiresAt, oldSecret: known.oldSecret };
+    }
 
     let body = value;
     const tilde = value.indexOf("~");
@@ -155,9 +158,8 @@ export class IronSealer {
     } catch {
       return { ok: false, reason: "payload" };
     }
-    const verified: Verified = { data, expiresAt, oldSecret: index > 0 };
-    this.#verified.set(value, verified);
-    return { ok: true, ...verified };
+    this.#verified.set(value, { data, json: plaintext, expiresAt, oldSecret: index > 0 });
+    return { ok: true, data, expiresAt, oldSecret: index > 0 };
   }
 
   #key(secretIndex: number, salt: string): Buffer {

@@ -1,0 +1,23 @@
+import { randomBytes, randomFillSync } from "node:crypto";
+
+// crypto.randomBytes costs ~3 µs a call (a trip into OpenSSL's CSPRNG plus a new Buffer), and the request
+// path asks for random bytes on every write: a seal's IV, an at-rest IV, a new session id. Filling 4 KiB at
+// a time and handing out copies of bytes not yet used costs ~0.1 µs. The bytes come from the same CSPRNG
+// and each is handed out once (Node's own randomUUID pools the same way), so nothing is weaker.
+
+const POOL_SIZE = 4096;
+const pool = Buffer.allocUnsafeSlow(POOL_SIZE);
+let offset = POOL_SIZE;
+
+/** `size` bytes from the CSPRNG, as a new Buffer the caller owns. */
+export function randomBytesPooled(size: number): Buffer {
+  if (size > POOL_SIZE / 4) return randomBytes(size);
+  if (offset + size > POOL_SIZE) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const bytes = Buffer.allocUnsafe(size);
+  pool.copy(bytes, 0, offset, offset + size);
+  offset += size;
+  return bytes;
+}
