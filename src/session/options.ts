@@ -37,6 +37,8 @@ export interface SessionOptions {
    * "sqlite://db/sessions.sqlite3"), `postgres://...`, `mysql://...` or `mariadb://...`.
    */
   url?: string;
+  /** redis: a Redis Cluster instead of `url`: `{ rootNodes: ["redis://host:port", ...] }`, any of its nodes. */
+  cluster?: { rootNodes: readonly (string | { url: string })[] };
   /** memcache: "host:port", default "localhost:11211". */
   memcacheServer?: string;
   /** memcache, postgres, mysql, database: connections, default 10. */

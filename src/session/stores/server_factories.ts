@@ -1,7 +1,10 @@
 import { type Rule, rules, type Schema } from "../../app/validation.js";
 import type { SerializerName } from "../codec.js";
+import { ConfigError } from "../errors.js";
 import { expiryOf } from "../expiry.js";
 import { openBackend } from "./adapters/index.js";
+import type { RedisClusterOption } from "./adapters/options.js";
+import { checkRedisCluster } from "./adapters/redis_cluster.js";
 import { ServerStore } from "./server_store.js";
 import type { StoreFactory } from "./store.js";
 
@@ -29,7 +32,7 @@ export const common: Schema = {
 
 const own: Record<ServerStoreName, Schema> = {
   memory: { maxEntries: rules.wholeNumber(1, 10_000_000) },
-  redis: { url: URL_RULE(["redis", "rediss"]) },
+  redis: { url: URL_RULE(["redis", "rediss"]), cluster: { check: checkRedisCluster } },
   memcache: {
     memcacheServer: rules.string(/^[\w.-]+(:\d+)?$/, 'a "host:port" such as "localhost:11211"'),
     poolSize: rules.wholeNumber(1, 100),
@@ -43,27 +46,42 @@ const own: Record<ServerStoreName, Schema> = {
 export function serverStoreFactory(name: ServerStoreName): StoreFactory {
   return {
     rules: { ...common, ...own[name] },
-    async create(options, given) {
-      const timeoutMs = Math.round(((given.timeout as number | undefined) ?? 2) * 1000);
-      const backend = await openBackend(name, {
-        url: given.url as string | undefined,
-        memcacheServer: given.memcacheServer as string | undefined,
-        poolSize: given.poolSize as number | undefined,
-        database: given.database as string | undefined,
-        namespace: given.namespace as string | undefined,
-        keyv: given.keyv,
-        maxEntries: given.maxEntries as number | undefined,
-        timeoutMs,
-        ttlMs: options.expireAfter * 1000,
-      });
-      return new ServerStore(name, backend, {
-        secrets: options.secrets,
-        encrypt: (given.encrypt as boolean | undefined) ?? true,
-        serializer: (given.serializer as SerializerName | undefined) ?? "msgpack",
-        expiry: (record, now) => expiryOf(record, options, now),
-      });
+    create(options, given) {
+      // Checked here, before anything is opened, so that it fails at boot like a bad value.
+      if (name === "redis" && given.url !== undefined && given.cluster !== undefined) {
+        throw new ConfigError(
+          'session store "redis" takes `url` (one server) or `cluster` (its root nodes), not both',
+        );
+      }
+      return openStore(name, options, given);
     },
   };
+}
+
+async function openStore(
+  name: ServerStoreName,
+  options: Parameters<StoreFactory["create"]>[0],
+  given: Record<string, unknown>,
+): Promise<ServerStore> {
+  const timeoutMs = Math.round(((given.timeout as number | undefined) ?? 2) * 1000);
+  const backend = await openBackend(name, {
+    url: given.url as string | undefined,
+    cluster: given.cluster as RedisClusterOption | undefined,
+    memcacheServer: given.memcacheServer as string | undefined,
+    poolSize: given.poolSize as number | undefined,
+    database: given.database as string | undefined,
+    namespace: given.namespace as string | undefined,
+    keyv: given.keyv,
+    maxEntries: given.maxEntries as number | undefined,
+    timeoutMs,
+    ttlMs: options.expireAfter * 1000,
+  });
+  return new ServerStore(name, backend, {
+    secrets: options.secrets,
+    encrypt: (given.encrypt as boolean | undefined) ?? true,
+    serializer: (given.serializer as SerializerName | undefined) ?? "msgpack",
+    expiry: (record, now) => expiryOf(record, options, now),
+  });
 }
 
 export const SERVER_STORE_NAMES: readonly ServerStoreName[] = Object.keys(own) as ServerStoreName[];

@@ -3,6 +3,8 @@ export type BackendName = "memory" | "redis" | "memcache" | "sqlite" | "postgres
 export interface AdapterOptions {
   /** redis (default "redis://127.0.0.1:6379"), postgres and mysql (required). */
   url?: string;
+  /** redis: a Redis Cluster, by its root nodes, instead of `url` (redis_cluster.ts). */
+  cluster?: RedisClusterOption;
   /** memcache: "host:port", "user:pass@host:port" or a comma-separated list (default "localhost:11211"). */
   memcacheServer?: string;
   /**
@@ -22,6 +24,11 @@ export interface AdapterOptions {
   timeoutMs: number;
   /** Default time to live of an entry (memory store's TTL purge), in milliseconds. */
   ttlMs: number;
+}
+
+/** The redis store's `cluster` option: any of the nodes, from which the others are discovered. */
+export interface RedisClusterOption {
+  rootNodes: readonly (string | { url: string })[];
 }
 
 /** The npm package each store needs. */

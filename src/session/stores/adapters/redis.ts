@@ -3,28 +3,32 @@ import { type EventEmitter, once } from "node:events";
 import type { KeyvStoreAdapter } from "keyv";
 import { ConfigError } from "../../errors.js";
 import type { Backend } from "../backend.js";
-import { KeyvBackend } from "../keyv_backend.js";
+import { KeyvBackend, withTimeout } from "../keyv_backend.js";
 import { type AdapterClass, type Emitter, importAdapter, keyvClass } from "./import_adapter.js";
 import { ADAPTER_PACKAGES, type AdapterOptions, DEFAULTS } from "./options.js";
+import { clusterClientOptions, clusterOpener } from "./redis_cluster.js";
 
 // redis: node-redis queues commands forever while disconnected and @keyv/redis answers no-op values. We
 // build the client ourselves (disableOfflineQueue, connectTimeout, a bounded reconnect delay that retries
 // forever, a bounded command queue), connect it in the background, and turn on @keyv/redis's
 // throwOnErrors/throwOnConnectError. A command issued while Redis is down fails at once with "The client
-// is offline"; when Redis is back the client reconnects by itself.
+// is offline"; when Redis is back the client reconnects by itself. With `cluster` (root nodes instead of a
+// url), the same options go to every node's client (redis_cluster.ts) and cycleKey moves in two steps (below).
 
 interface RedisClient extends Emitter {
   readonly isOpen: boolean;
-  readonly isReady: boolean;
   connect(): Promise<unknown>;
   close(): Promise<void>;
   destroy(): void;
   get(key: string): Promise<string | null>;
+  set(key: string, value: string, options: { expiration: { type: "PX"; value: number } }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 interface RedisAdapter extends KeyvStoreAdapter {
   createKeyPrefix(key: string, namespace: string | undefined): string;
+  getClient(): Promise<unknown>;
+  emit(event: "error", error: unknown): unknown;
 }
 
 // Compare-and-set on the exact stored string: Redis runs a script atomically, so nothing can write the key
@@ -35,6 +39,14 @@ const CAS_SCRIPT =
 // cycleKey: the old record goes and the new one comes in one step, only if the old is as this request read it.
 const MOVE_SCRIPT =
   "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) return 1 end return 0";
+// In a cluster a script may only touch keys of one hash slot, and two random ids hash to different slots
+// (CROSSSLOT), so there cycleKey moves as the database store does: first this compare-and-delete of the old
+// key, and only the caller whose delete succeeded writes the new key. Of parallel cycles exactly one deletes,
+// so exactly one new id holds the data, and a destroyed (or changed) old key is never moved. The price is a
+// window between the two steps: a process dying there (or the SET failing) loses that session (its user is
+// signed out); it is never duplicated.
+const TAKE_SCRIPT =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end return 0";
 
 /** EVALSHA, falling back to EVAL (which also loads the script) when the server does not have it cached. */
 async function runScript(
@@ -66,6 +78,7 @@ function scriptSha(script: string): string {
 interface RedisModule {
   default: AdapterClass<RedisAdapter, [client: RedisClient, options: Record<string, unknown>]>;
   createClient(options: Record<string, unknown>): RedisClient;
+  createCluster(options: Record<string, unknown>): RedisClient;
 }
 
 /** Redis reconnect delay: exponential from 100 ms, capped at 2 s, with jitter; never gives up. */
@@ -74,33 +87,49 @@ export function redisReconnectDelay(retries: number): number {
 }
 
 export async function openRedis(options: AdapterOptions): Promise<Backend> {
-  const { default: KeyvRedis, createClient } = await importAdapter<RedisModule>(
-    "redis",
-    ADAPTER_PACKAGES.redis,
-  );
+  const {
+    default: KeyvRedis,
+    createClient,
+    createCluster,
+  } = await importAdapter<RedisModule>("redis", ADAPTER_PACKAGES.redis);
   const Keyv = await keyvClass();
-  const { timeoutMs } = options;
+  const { timeoutMs, cluster } = options;
+  const clientOptions = {
+    // Reject commands at once while disconnected instead of queueing them until Redis comes back.
+    disableOfflineQueue: true,
+    // While connected, a slow server cannot make the queue grow without limit either.
+    commandsQueueMaxLength: 10_000,
+    // Drops a command still waiting to be written after timeoutMs (node-redis has no reply timeout:
+    // KeyvBackend bounds the whole call).
+    commandOptions: { timeout: timeoutMs },
+    socket: { connectTimeout: timeoutMs, reconnectStrategy: redisReconnectDelay },
+  };
   let client: RedisClient;
   try {
-    client = createClient({
-      url: options.url ?? DEFAULTS.redisUrl,
-      // Reject commands at once while disconnected instead of queueing them until Redis comes back.
-      disableOfflineQueue: true,
-      // While connected, a slow server cannot make the queue grow without limit either.
-      commandsQueueMaxLength: 10_000,
-      // Drops a command still waiting to be written after timeoutMs (node-redis has no reply timeout:
-      // KeyvBackend bounds the whole call).
-      commandOptions: { timeout: timeoutMs },
-      socket: { connectTimeout: timeoutMs, reconnectStrategy: redisReconnectDelay },
-    });
+    client = cluster
+      ? createCluster(clusterClientOptions(cluster, clientOptions))
+      : createClient({ url: options.url ?? DEFAULTS.redisUrl, ...clientOptions });
   } catch (error) {
-    throw new ConfigError(`session store "redis": bad url (${(error as Error).message})`, { cause: error });
+    const what = cluster ? "cluster" : "url";
+    throw new ConfigError(`session store "redis": bad ${what} (${(error as Error).message})`, {
+      cause: error,
+    });
   }
   const adapter = new KeyvRedis(client, {
     throwOnErrors: true,
     throwOnConnectError: true,
     connectionTimeout: timeoutMs,
   });
+  // A single-node client is open from connect() on and reconnects by itself; a cluster connects on demand.
+  const open = cluster ? clusterOpener(client) : () => Promise.resolve();
+  if (cluster) {
+    adapter.getClient = async () => {
+      await open();
+      return client;
+    };
+    // A node's connection errors arrive as "node-error": report them as the store's, like a single client's.
+    (client as unknown as EventEmitter).on("node-error", (error: unknown) => adapter.emit("error", error));
+  }
   // @keyv/redis prefixes keys itself ("<namespace>::<key>"), so Keyv must not add its own prefix.
   const namespace = options.namespace ?? DEFAULTS.namespace;
   const keyv = new Keyv({ store: adapter, namespace, useKeyPrefix: false });
@@ -115,18 +144,37 @@ export async function openRedis(options: AdapterOptions): Promise<Backend> {
       if (client.isOpen) client.destroy();
     },
     raw: {
-      get: async (key) => (await client.get(redisKey(key))) ?? undefined,
-      compareAndSet: (key, expected, next, ttlMs) =>
-        runScript(client, CAS_SCRIPT, [redisKey(key)], [expected, next, String(ttlMs)]),
-      compareAndMove: (from, expected, to, next, ttlMs) =>
-        runScript(client, MOVE_SCRIPT, [redisKey(from), redisKey(to)], [expected, next, String(ttlMs)]),
+      get: async (key) => {
+        await open();
+        return (await client.get(redisKey(key))) ?? undefined;
+      },
+      compareAndSet: async (key, expected, next, ttlMs) => {
+        await open();
+        return runScript(client, CAS_SCRIPT, [redisKey(key)], [expected, next, String(ttlMs)]);
+      },
+      compareAndMove: cluster
+        ? async (from, expected, to, next, ttlMs) => {
+            await open();
+            if (!(await runScript(client, TAKE_SCRIPT, [redisKey(from)], [expected]))) return false;
+            await client.set(redisKey(to), next, { expiration: { type: "PX", value: ttlMs } });
+            return true;
+          }
+        : (from, expected, to, next, ttlMs) =>
+            runScript(client, MOVE_SCRIPT, [redisKey(from), redisKey(to)], [expected, next, String(ttlMs)]),
     },
   });
   // Connect in the background: while Redis is unreachable the client keeps retrying (every call fails fast
   // meanwhile), so an app can boot before its Redis and recovers without a restart. The first attempt gets
-  // up to timeoutMs so that a healthy Redis is ready before the first request.
-  const ready = once(client as unknown as EventEmitter, "ready", { signal: AbortSignal.timeout(timeoutMs) });
-  client.connect().catch(() => {}); // rejects only if the reconnect strategy gives up, which ours never does
-  await ready.catch(() => {});
+  // up to timeoutMs so that a healthy Redis is ready before the first request. A cluster's discovery, when
+  // it fails, is retried by the next call (clusterOpener).
+  if (cluster) {
+    await withTimeout(open(), timeoutMs).catch(() => {});
+  } else {
+    const ready = once(client as unknown as EventEmitter, "ready", {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    client.connect().catch(() => {}); // rejects only if the reconnect strategy gives up, which ours never does
+    await ready.catch(() => {});
+  }
   return backend;
 }
