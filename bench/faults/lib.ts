@@ -4,49 +4,13 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { freePort } from "../../spec/support/net.js";
+import { collect, kill, startServer, waitFor } from "../lib/process.js";
 
-export { freePort };
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..");
-
-/** Waits (bounded) until `output()` matches `ready`; throws with the output if the child exits or time runs out. */
-async function waitFor(child: ChildProcess, output: () => string, ready: RegExp, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!ready.test(output())) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}): ${output().slice(-500)}`);
-    if (Date.now() > deadline) throw new Error(`${what} not ready after ${ms} ms: ${output().slice(-500)}`);
-    await sleep(25);
-  }
-}
-
-function collect(child: ChildProcess): () => string {
-  let out = "";
-  child.stdout?.on("data", (chunk) => {
-    out += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    out += chunk;
-  });
-  return () => out;
-}
-
-/** Kills a child by its pid (if still running) and waits, bounded, for it to go. */
-export async function kill(
-  child: ChildProcess | undefined,
-  signal: NodeJS.Signals = "SIGKILL",
-): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill(signal);
-  await Promise.race([gone, sleep(5000, undefined, { ref: false })]);
-}
+export { freePort, kill };
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `stoat-fault-${prefix}-`));
@@ -198,19 +162,11 @@ export interface AppProcess {
 
 /** Starts bench/faults/server.ts in its own process (tsx) with the given store and session options. */
 export async function startApp(store: string, options: Record<string, unknown>): Promise<AppProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(here, "server.ts")], {
-    cwd: root,
-    env: { ...process.env, FAULT_STORE: store, FAULT_OPTIONS: JSON.stringify(options), FAULT_PORT: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const output = collect(child);
-  try {
-    await waitFor(child, output, /LISTENING \d+/, 20_000, `app (${store})`);
-  } catch (error) {
-    await kill(child);
-    throw error;
-  }
-  const port = Number(/LISTENING (\d+)/.exec(output())![1]);
+  const { child, port, base, output } = await startServer(
+    join("bench", "faults", "server.ts"),
+    { FAULT_STORE: store, FAULT_OPTIONS: JSON.stringify(options), FAULT_PORT: "0" },
+    `app (${store})`,
+  );
   const exited = new Promise<number | null>((resolve) => {
     if (child.exitCode !== null) resolve(child.exitCode);
     else child.once("exit", (code) => resolve(code));
@@ -218,7 +174,7 @@ export async function startApp(store: string, options: Record<string, unknown>):
   return {
     child,
     port,
-    base: `http://127.0.0.1:${port}`,
+    base,
     alive: () => child.exitCode === null && child.signalCode === null,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");

@@ -1,0 +1,88 @@
+// Loading one scenario server with autocannon from this process (the server runs in its own): one session
+// per connection, so concurrent connections never write the same session, and each connection keeps its
+// cookies as a browser would (a Set-Cookie answer replaces the cookie of that name).
+
+import autocannon from "autocannon";
+
+export interface RoundResult {
+  /** 2xx answers per second over the measured time: errors and other statuses never count as throughput. */
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  /** Connection errors, timeouts included. */
+  errors: number;
+}
+
+/** `cookie` (a Cookie header, "a=1; b=2") with the name=value of each `Set-Cookie` line put in. */
+export function applySetCookies(cookie: string, setCookies: readonly string[]): string {
+  const jar = new Map<string, string>();
+  for (const pair of [...cookie.split(";"), ...setCookies.map((line) => line.split(";", 1)[0]!)]) {
+    const at = pair.indexOf("=");
+    if (at > 0) jar.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
+  }
+  return [...jar].map(([name, value]) => `${name}=${value}`).join("; ");
+}
+
+/** `count` fresh sessions (counter 0) from GET /seed: one Cookie header each. */
+export async function seed(base: string, count: number): Promise<string[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const res = await fetch(`${base}/seed`, { signal: AbortSignal.timeout(30_000) });
+      await res.arrayBuffer();
+      const cookies = res.headers.getSetCookie();
+      if (res.status !== 200 || cookies.length === 0)
+        throw new Error(`GET ${base}/seed answered ${res.status} with ${cookies.length} Set-Cookie`);
+      return applySetCookies("", cookies);
+    }),
+  );
+}
+
+/** Set-Cookie values out of llhttp's flat [name, value, name, value, ...] header list. */
+function setCookiesOf(raw: readonly string[]): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === "set-cookie") found.push(raw[i + 1]!);
+  return found;
+}
+
+/**
+ * Runs autocannon against `base`/ for `seconds` with `connections`; connection i sends `jars[i]` (when
+ * given) and writes back what Set-Cookie answers change, so the next measurement goes on from there.
+ * autocannon's per-request `context` is reset after each pass over `requests`, so a connection's cookie
+ * is pinned on the client itself, in `setupClient`.
+ */
+export async function load(
+  base: string,
+  seconds: number,
+  connections: number,
+  jars: string[] = [],
+): Promise<RoundResult> {
+  let next = 0;
+  const result = await autocannon({
+    url: `${base}/`,
+    connections,
+    duration: seconds,
+    setupClient(client) {
+      const i = next++;
+      if (!jars[i]) return;
+      client.setHeaders({ cookie: jars[i] });
+      client.on("headers", (info) => {
+        // @types/autocannon says IncomingHttpHeaders; autocannon 9 passes the parser's info, a flat list.
+        const set = setCookiesOf((info as unknown as { headers: string[] }).headers);
+        if (set.length === 0) return;
+        jars[i] = applySetCookies(jars[i]!, set);
+        client.setHeaders({ cookie: jars[i] });
+      });
+    },
+  });
+  const measured = (result.finish.getTime() - result.start.getTime()) / 1000;
+  return {
+    rps: result["2xx"] / measured,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}

@@ -1,0 +1,89 @@
+// Child processes of the bench and fault runs: a server script under tsx that prints `LISTENING <port>`,
+// bounded waits for its output, and stopping it by its pid (never by name: other runs share the machine).
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Waits (bounded) until `output()` matches `ready`; throws with the output if the child exits or time runs out. */
+export async function waitFor(
+  child: ChildProcess,
+  output: () => string,
+  ready: RegExp,
+  ms: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ready.test(output())) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}): ${output().slice(-500)}`);
+    if (Date.now() > deadline) throw new Error(`${what} not ready after ${ms} ms: ${output().slice(-500)}`);
+    await sleep(25);
+  }
+}
+
+/** Everything the child writes (stdout and stderr, interleaved), read when called. */
+export function collect(child: ChildProcess): () => string {
+  let out = "";
+  child.stdout?.on("data", (chunk) => {
+    out += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    out += chunk;
+  });
+  return () => out;
+}
+
+/** Kills a child by its pid (if still running) and waits, bounded, for it to go. */
+export async function kill(
+  child: ChildProcess | undefined,
+  signal: NodeJS.Signals = "SIGKILL",
+  ms = 5000,
+): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill(signal);
+  await Promise.race([gone, sleep(ms, undefined, { ref: false })]);
+}
+
+/** SIGTERM, then SIGKILL when it is still there after `ms`. */
+export async function terminate(child: ChildProcess, ms = 5000): Promise<void> {
+  await kill(child, "SIGTERM", ms);
+  await kill(child, "SIGKILL");
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  base: string;
+  output: () => string;
+}
+
+/**
+ * Starts `script` (a path from the project root) with `node --import tsx` in its own process and waits for
+ * its `LISTENING <port>` line; a child that fails to get there is killed before the error is thrown.
+ */
+export async function startServer(
+  script: string,
+  env: Record<string, string>,
+  what: string,
+  ms = 20_000,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, script)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output = collect(child);
+  try {
+    await waitFor(child, output, /LISTENING \d+/, ms, what);
+  } catch (error) {
+    await kill(child);
+    throw error;
+  }
+  const port = Number(/LISTENING (\d+)/.exec(output())![1]);
+  return { child, port, base: `http://127.0.0.1:${port}`, output };
+}

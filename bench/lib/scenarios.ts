@@ -1,0 +1,93 @@
+// The scenarios of `npm run bench`, in the order they run and are listed: each is one server process
+// (bench/servers/*.ts with BENCH_MODE and BENCH_STORE) loaded at GET /.
+
+export interface Scenario {
+  id: string;
+  label: string;
+  /** The server script, from the project root. */
+  script: string;
+  env: { BENCH_MODE: "rw" | "ro" | "untouched"; BENCH_STORE?: string };
+  /** Carries a session: each connection gets its own, from GET /seed, before it is loaded. */
+  session: boolean;
+  /** Uses Redis (the run deletes its keys after) / PostgreSQL. */
+  services: ReadonlyArray<"redis" | "postgres">;
+  /** The bare Redis handler doing the same Redis work: the second ratio column divides by it. */
+  redisBaseline?: string;
+}
+
+type Mode = Scenario["env"]["BENCH_MODE"];
+const GET_SET = "bare-redis-get-set";
+const GET = "bare-redis-get";
+
+export const BARE_KOA = "bare-koa";
+
+/** One scenario: `bench/servers/<server>.ts` in `mode`; a session unless untouched; Redis if a baseline. */
+function scenario(
+  id: string,
+  label: string,
+  server: string,
+  mode: Mode,
+  extra: { store?: string; redisBaseline?: string; postgres?: boolean } = {},
+): Scenario {
+  return {
+    id,
+    label,
+    script: `bench/servers/${server}.ts`,
+    env: { BENCH_MODE: mode, ...(extra.store ? { BENCH_STORE: extra.store } : {}) },
+    session: mode !== "untouched",
+    services: [
+      ...(extra.redisBaseline ? ["redis" as const] : []),
+      ...(extra.postgres ? ["postgres" as const] : []),
+    ],
+    ...(extra.redisBaseline ? { redisBaseline: extra.redisBaseline } : {}),
+  };
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  scenario(BARE_KOA, "bare Koa", "bare_koa", "untouched"),
+  scenario("stoat-cookie-rw", "Stoat cookie read+write", "stoat", "rw", { store: "cookie" }),
+  scenario("stoat-cookie-ro", "Stoat cookie read-only", "stoat", "ro", { store: "cookie" }),
+  scenario("stoat-cookie-untouched", "Stoat cookie untouched", "stoat", "untouched", { store: "cookie" }),
+  scenario("koa-session-cookie-rw", "koa-session cookie read+write", "koa_session", "rw", {
+    store: "cookie",
+  }),
+  scenario("koa-session-cookie-ro", "koa-session cookie read-only", "koa_session", "ro", { store: "cookie" }),
+  scenario("iron-session-rw", "iron-session read+write", "iron_session", "rw"),
+  scenario("stoat-redis-rw", "Stoat redis read+write", "stoat", "rw", {
+    store: "redis",
+    redisBaseline: GET_SET,
+  }),
+  scenario("stoat-redis-ro", "Stoat redis read-only", "stoat", "ro", { store: "redis", redisBaseline: GET }),
+  scenario("koa-session-redis-rw", "koa-session + Redis read+write", "koa_session", "rw", {
+    store: "redis",
+    redisBaseline: GET_SET,
+  }),
+  scenario(
+    "express-session-redis-rw",
+    "express-session + connect-redis read+write",
+    "express_session",
+    "rw",
+    {
+      redisBaseline: GET_SET,
+    },
+  ),
+  scenario(GET_SET, "bare Koa + Redis GET+SET", "bare_redis", "rw", { redisBaseline: GET_SET }),
+  scenario(GET, "bare Koa + Redis GET", "bare_redis", "ro", { redisBaseline: GET }),
+  scenario("stoat-sqlite-rw", "Stoat database (SQLite) read+write", "stoat", "rw", {
+    store: "database-sqlite",
+  }),
+  scenario("stoat-postgres-rw", "Stoat database (PostgreSQL) read+write", "stoat", "rw", {
+    store: "database-postgres",
+    postgres: true,
+  }),
+];
+
+/** The scenarios named in `--only` (all when none), in the list's order; an unknown id is an error. */
+export function pickScenarios(only: readonly string[]): Scenario[] {
+  const unknown = only.filter((id) => !SCENARIOS.some((s) => s.id === id));
+  if (unknown.length > 0)
+    throw new Error(
+      `unknown scenario ${unknown.join(", ")}; known: ${SCENARIOS.map((s) => s.id).join(", ")}`,
+    );
+  return SCENARIOS.filter((s) => only.length === 0 || only.includes(s.id));
+}

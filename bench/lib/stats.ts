@@ -1,0 +1,67 @@
+// From per-round numbers to one row per scenario: medians over the rounds (one slow round, a neighbour's
+// test run say, does not move a median of three), the problems counted, and the ratios to the baselines.
+
+import type { RoundResult } from "./load.js";
+import { BARE_KOA, type Scenario } from "./scenarios.js";
+
+export interface Summary {
+  id: string;
+  label: string;
+  rounds: RoundResult[];
+  /** Medians over the rounds. */
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Totals over the rounds: any of either flags the row. */
+  non2xx: number;
+  errors: number;
+  /** rps / bare Koa's rps, when bare Koa ran. */
+  vsKoa?: number;
+  /** rps / the bare Redis handler's rps (Redis scenarios whose baseline ran). */
+  vsRedis?: number;
+  redisBaseline?: string;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function flagged(summary: Pick<Summary, "non2xx" | "errors">): boolean {
+  return summary.non2xx > 0 || summary.errors > 0;
+}
+
+/** One summary per scenario that has rounds, in the scenarios' order. */
+export function summarise(
+  scenarios: readonly Scenario[],
+  results: ReadonlyMap<string, readonly RoundResult[]>,
+): Summary[] {
+  const rows = scenarios
+    .filter((s) => (results.get(s.id)?.length ?? 0) > 0)
+    .map((s): Summary => {
+      const rounds = [...results.get(s.id)!];
+      const sum = (pick: (r: RoundResult) => number) => rounds.reduce((total, r) => total + pick(r), 0);
+      return {
+        id: s.id,
+        label: s.label,
+        rounds,
+        rps: median(rounds.map((r) => r.rps)),
+        p50: median(rounds.map((r) => r.p50)),
+        p99: median(rounds.map((r) => r.p99)),
+        non2xx: sum((r) => r.non2xx),
+        errors: sum((r) => r.errors),
+        ...(s.redisBaseline ? { redisBaseline: s.redisBaseline } : {}),
+      };
+    });
+  const rps = new Map(rows.map((r) => [r.id, r.rps]));
+  const ratio = (value: number, base: number | undefined) => (base ? value / base : undefined);
+  for (const row of rows) {
+    const vsKoa = ratio(row.rps, rps.get(BARE_KOA));
+    const vsRedis = row.redisBaseline ? ratio(row.rps, rps.get(row.redisBaseline)) : undefined;
+    if (vsKoa !== undefined) row.vsKoa = vsKoa;
+    if (vsRedis !== undefined) row.vsRedis = vsRedis;
+  }
+  return rows;
+}

@@ -1,0 +1,41 @@
+// The markdown table of a run: one row per scenario; a row with non-2xx answers or errors says so in its
+// own column and marks its req/s, so a broken scenario never passes for a slow or fast one.
+
+import { flagged, type Summary } from "./stats.js";
+
+const fixed = (value: number | undefined, digits: number) =>
+  value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(digits);
+
+function problems(row: Summary): string {
+  if (!flagged(row)) return "";
+  const parts = [
+    row.non2xx > 0 ? `${row.non2xx} non-2xx` : "",
+    row.errors > 0 ? `${row.errors} errors` : "",
+  ].filter(Boolean);
+  return `⚠ ${parts.join(", ")}`;
+}
+
+/** Cells may not hold a pipe or a line break. */
+const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
+
+export function renderTable(rows: readonly Summary[]): string {
+  const header = [
+    "| Scenario | req/s (median) | p50 ms | p99 ms | × bare Koa | × bare Redis handler | Problems |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+  ];
+  const lines = rows.map((row) => {
+    const rps = `${Math.round(row.rps)}${flagged(row) ? " ⚠" : ""}`;
+    const vsRedis = row.redisBaseline ? `${fixed(row.vsRedis, 2)} (${row.redisBaseline})` : "";
+    const cells = [
+      row.label,
+      rps,
+      fixed(row.p50, 1),
+      fixed(row.p99, 1),
+      fixed(row.vsKoa, 2),
+      vsRedis,
+      problems(row),
+    ];
+    return `| ${cells.map(cell).join(" | ")} |`;
+  });
+  return [...header, ...lines].join("\n");
+}

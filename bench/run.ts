@@ -1,0 +1,136 @@
+// `npm run bench`: every scenario (bench/lib/scenarios.ts) served by its own process on 127.0.0.1 and
+// loaded with autocannon from this one, interleaved (A B C ... A B C ...) for three rounds, so a slow
+// moment of a shared machine spreads over all scenarios instead of landing on one. Prints a markdown
+// table and writes latest.md, latest.json (every round's numbers) and latest.svg to --out.
+//
+//   npm run bench -- --quick                    (1 s per measurement: under two minutes, for CI)
+//   npm run bench -- --only bare-koa,stoat-redis-ro --duration 5 --rounds 3 --connections 50 --out DIR
+//   npm run bench -- --readme                   (also puts the table in README.md's bench block)
+
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { createClient } from "redis";
+import { gatherFacts, renderFacts } from "./lib/facts.js";
+import { load, type RoundResult, seed } from "./lib/load.js";
+import { type ServerProcess, startServer, terminate } from "./lib/process.js";
+import { replaceBlock } from "./lib/readme.js";
+import { pickScenarios, type Scenario } from "./lib/scenarios.js";
+import { flagged, type Summary, summarise } from "./lib/stats.js";
+import { renderChart } from "./lib/svg.js";
+import { renderTable } from "./lib/table.js";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string", default: "" },
+    duration: { type: "string" },
+    warmup: { type: "string" },
+    rounds: { type: "string", default: "3" },
+    // 50: enough requests in flight to keep a single-threaded server busy while it waits on Redis or a
+    // database, few enough that p99 still says something about one request (autocannon's default is 10).
+    connections: { type: "string", default: "50" },
+    out: { type: "string", default: "bench/results" },
+    readme: { type: "boolean", default: false },
+  },
+});
+
+const duration = Number(values.duration ?? (values.quick ? 1 : 10));
+const warmup = Number(values.warmup ?? (values.quick ? 0.5 : 1));
+const rounds = Number(values.rounds);
+const connections = Number(values.connections);
+for (const [flag, value] of Object.entries({ duration, warmup, rounds, connections }))
+  if (!(value > 0) || !Number.isFinite(value)) throw new Error(`--${flag} must be a positive number`);
+const scenarios = pickScenarios(values.only ? values.only.split(",").map((id) => id.trim()) : []);
+const prefix = `bench-${Date.now().toString(36)}-${process.pid}`;
+const redisUrl = process.env.REDIS_URL?.trim() || "redis://127.0.0.1:6379";
+const postgresUrl = process.env.DATABASE_URL_PG?.trim() || "postgres://postgres@127.0.0.1:5432/test";
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const began = Date.now();
+const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
+
+/** Deletes the run's Redis keys (every server's keys start with the run's prefix). */
+async function cleanRedis(): Promise<void> {
+  const client = createClient({ url: redisUrl });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    for await (const keys of client.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 }))
+      if (keys.length > 0) await client.del(keys);
+  } finally {
+    client.destroy();
+  }
+}
+
+async function run(): Promise<Summary[]> {
+  const servers = new Map<string, ServerProcess>();
+  const env = { NODE_ENV: "production", BENCH_PREFIX: prefix, BENCH_SECRET: "b".repeat(64) };
+  try {
+    // One session per connection, made once: each connection keeps its cookies from one measurement to the
+    // next, as a browser would, so no measurement pays for the (slow, on a database) session creation.
+    const jars = new Map<string, string[]>();
+    const measure = (s: Scenario, time: number) =>
+      load(servers.get(s.id)!.base, time, connections, jars.get(s.id));
+    const prepare = async (s: Scenario) => {
+      const server = await startServer(s.script, { ...env, ...s.env }, s.id, 60_000);
+      servers.set(s.id, server);
+      jars.set(s.id, s.session ? await seed(server.base, connections) : []);
+      await measure(s, warmup); // not measured: the JIT and the connections get going
+    };
+    // Boot, seed and warm-up a few at a time: fifteen tsx boots at once on a small machine take longer.
+    const queue = [...scenarios];
+    const worker = async () => {
+      for (let s = queue.shift(); s; s = queue.shift()) await prepare(s);
+    };
+    const started = await Promise.allSettled(Array.from({ length: availableParallelism() + 1 }, worker));
+    const failed = started.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    log(`${servers.size} servers up, seeded and warmed up (${warmup} s each) after ${seconds(began)} s`);
+    const results = new Map<string, RoundResult[]>(scenarios.map((s) => [s.id, []]));
+    for (let round = 1; round <= rounds; round++) {
+      for (const s of scenarios) {
+        const result = await measure(s, duration);
+        results.get(s.id)!.push(result);
+        const problems = flagged(result) ? ` (${result.non2xx} non-2xx, ${result.errors} errors)` : "";
+        log(
+          `round ${round}/${rounds} ${s.id}: ${Math.round(result.rps)} req/s${problems} (${seconds(began)} s)`,
+        );
+      }
+    }
+    return summarise(scenarios, results);
+  } finally {
+    await Promise.all([...servers.values()].map((server) => terminate(server.child)));
+    if (scenarios.some((s) => s.services.includes("redis")))
+      await cleanRedis().catch((error: unknown) => log(`could not delete the run's Redis keys: ${error}`));
+  }
+}
+
+const [facts, rows] = await Promise.all([gatherFacts(redisUrl, postgresUrl), run()]);
+const settings =
+  `${connections} connections, ${duration} s per measurement after a ${warmup} s warm-up, ${rounds} rounds ` +
+  "interleaved, one server process per scenario (NODE_ENV=production), autocannon in another";
+const table = renderTable(rows);
+const about = renderFacts(facts, settings);
+const chart = renderChart(
+  rows
+    .filter((r) => r.vsKoa !== undefined)
+    .map((r) => ({ label: r.label, ratio: r.vsKoa!, flagged: flagged(r) })),
+);
+
+mkdirSync(values.out, { recursive: true });
+writeFileSync(
+  join(values.out, "latest.md"),
+  `# Benchmark\n\n${about}\n\n${table}\n\n![ratios](latest.svg)\n`,
+);
+writeFileSync(join(values.out, "latest.json"), `${JSON.stringify({ facts, settings, rows }, null, 2)}\n`);
+writeFileSync(join(values.out, "latest.svg"), chart);
+console.log(`${table}\n\n${about}`);
+if (values.readme) {
+  const svg = relative(process.cwd(), join(values.out, "latest.svg"));
+  const block = `${table}\n\n${about}\n\n![ratios](${svg})`;
+  writeFileSync("README.md", replaceBlock(readFileSync("README.md", "utf8"), block));
+}
+const broken = rows.filter(flagged).map((r) => r.id);
+if (broken.length > 0) log(`⚠ non-2xx answers or errors in: ${broken.join(", ")} (see the Problems column)`);
+log(`done in ${seconds(began)} s; wrote ${values.out}/latest.{md,json,svg}`);

@@ -1,0 +1,138 @@
+import { expect } from "chai";
+import { applySetCookies, type RoundResult } from "../../bench/lib/load.js";
+import { END, replaceBlock, START } from "../../bench/lib/readme.js";
+import { pickScenarios, SCENARIOS } from "../../bench/lib/scenarios.js";
+import { flagged, median, summarise } from "../../bench/lib/stats.js";
+import { CHART, renderChart, scaleFor } from "../../bench/lib/svg.js";
+import { renderTable } from "../../bench/lib/table.js";
+
+// The pure parts of `npm run bench` (bench/lib) on given numbers: medians, ratios, the markdown table, the
+// SVG chart, the README block and the cookie jar. No timing is asserted anywhere: speed is the bench's job.
+
+const round = (rps: number, extra: Partial<RoundResult> = {}): RoundResult => ({
+  rps,
+  p50: rps / 1000,
+  p99: rps / 100,
+  requests: rps,
+  non2xx: 0,
+  errors: 0,
+  ...extra,
+});
+
+/** Start and end tags balance and nest; text holds no raw `<` or bare `&`. */
+function checkXml(svg: string): void {
+  const stack: string[] = [];
+  const tags = /<(\/?)([a-zA-Z][\w-]*)((?:\s+[\w:-]+="[^"<&]*(?:&[a-z#0-9]+;[^"<&]*)*")*)\s*(\/?)>/g;
+  let at = 0;
+  for (let m = tags.exec(svg); m; m = tags.exec(svg)) {
+    const text = svg.slice(at, m.index);
+    expect(text, "text between tags").not.to.match(/<|&(?![a-z]+;|#\d+;)/);
+    at = m.index + m[0].length;
+    if (m[4]) continue;
+    if (m[1]) expect(stack.pop(), `closing </${m[2]}>`).to.equal(m[2]);
+    else stack.push(m[2]!);
+  }
+  expect(svg.slice(at).trim(), "after the root").to.equal("");
+  expect(stack, "unclosed tags").to.deep.equal([]);
+}
+
+describe("bench report", () => {
+  it("median: odd and even counts, unsorted input, nothing", () => {
+    expect(median([3, 1, 2])).to.equal(2);
+    expect(median([4, 1, 3, 2])).to.equal(2.5);
+    expect(median([7])).to.equal(7);
+    expect(median([])).to.be.NaN;
+  });
+
+  it("summarise: medians over rounds, ratios to bare Koa and to the bare Redis handler of the same work", () => {
+    const scenarios = pickScenarios(["bare-koa", "stoat-redis-rw", "stoat-redis-ro", "bare-redis-get-set"]);
+    const results = new Map([
+      ["bare-koa", [round(1000), round(3000), round(2000)]],
+      ["stoat-redis-rw", [round(500), round(400), round(450)]],
+      ["stoat-redis-ro", [round(800), round(900), round(700, { non2xx: 3 })]],
+      ["bare-redis-get-set", [round(900), round(900), round(900)]],
+    ]);
+    const rows = summarise(scenarios, results);
+    expect(rows.map((r) => r.id)).to.deep.equal(scenarios.map((s) => s.id));
+    const [koa, rw, ro, getSet] = rows;
+    expect(koa!.rps).to.equal(2000);
+    expect(koa!.p50).to.equal(2);
+    expect(koa!.vsKoa).to.equal(1);
+    expect(rw!.rps).to.equal(450);
+    expect(rw!.vsKoa).to.equal(0.225);
+    expect(rw!.vsRedis).to.equal(0.5);
+    // bare GET did not run: no ratio, rather than a made-up one.
+    expect(ro!.redisBaseline).to.equal("bare-redis-get");
+    expect(ro!.vsRedis).to.equal(undefined);
+    expect(ro!.non2xx).to.equal(3);
+    expect(flagged(ro!)).to.equal(true);
+    expect(flagged(rw!)).to.equal(false);
+    expect(getSet!.vsRedis).to.equal(1);
+  });
+
+  it("renderTable: one row per scenario; a row with non-2xx or errors is marked, and pipes are escaped", () => {
+    const scenarios = pickScenarios(["bare-koa", "stoat-cookie-rw"]);
+    const rows = summarise(
+      scenarios,
+      new Map([
+        ["bare-koa", [round(2000)]],
+        ["stoat-cookie-rw", [round(1000, { non2xx: 2, errors: 1 })]],
+      ]),
+    );
+    rows[1]!.label = "a | b";
+    const lines = renderTable(rows).split("\n");
+    expect(lines).to.have.length(4);
+    expect(lines[0]).to.match(/^\| Scenario \| req\/s \(median\) \| p50 ms \| p99 ms \| × bare Koa/);
+    expect(lines[2]).to.equal("| bare Koa | 2000 | 2.0 | 20.0 | 1.00 |  |  |");
+    expect(lines[3]).to.equal("| a \\| b | 1000 ⚠ | 1.0 | 10.0 | 0.50 |  | ⚠ 2 non-2xx, 1 errors |");
+  });
+
+  it("renderChart: one bar per scenario, widths in proportion to the ratios, labels escaped, well-formed", () => {
+    const bars = [
+      { label: "bare Koa", ratio: 1 },
+      { label: 'Stoat <cookie> & "co"', ratio: 0.5 },
+      { label: "fast", ratio: 2, flagged: true },
+    ];
+    const svg = renderChart(bars);
+    checkXml(svg);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).to.equal(true);
+    const widths = [...svg.matchAll(/<rect class="bar[^"]*"[^>]*width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(widths).to.have.length(3);
+    expect(widths[2]).to.be.closeTo(CHART.plotWidth, 0.1); // the longest bar fills the plot
+    expect(widths[0]! / widths[2]!).to.be.closeTo(0.5, 0.001);
+    expect(widths[1]! / widths[2]!).to.be.closeTo(0.25, 0.001);
+    expect(svg).to.include("Stoat &lt;cookie&gt; &amp; &quot;co&quot;");
+    expect(svg).not.to.include("<cookie>");
+    expect(svg.match(/class="bar flagged"/g)).to.have.length(1);
+    // The 1.0 reference line sits where a ratio of 1 ends.
+    const line = /<line class="ref" x1="([\d.]+)"/.exec(svg);
+    expect(Number(line![1])).to.be.closeTo(CHART.labelWidth + scaleFor(bars), 0.1);
+  });
+
+  it("renderChart: all bars shorter than 1.0 still leave room for the reference line", () => {
+    const svg = renderChart([{ label: "slow", ratio: 0.2 }]);
+    checkXml(svg);
+    expect(scaleFor([{ label: "slow", ratio: 0.2 }])).to.equal(CHART.plotWidth);
+  });
+
+  it("replaceBlock: replaces what is between the markers, keeps the rest; no markers is an error", () => {
+    const readme = `# Title\n\n${START}\nold table\n${END}\n\n## Next\n`;
+    expect(replaceBlock(readme, "new table\n")).to.equal(
+      `# Title\n\n${START}\nnew table\n${END}\n\n## Next\n`,
+    );
+    expect(() => replaceBlock("# no block\n", "x")).to.throw(/bench:start/);
+  });
+
+  it("applySetCookies: a Set-Cookie replaces the cookie of its name, others stay, attributes are dropped", () => {
+    const jar = applySetCookies("", ["koa.sess=a; path=/; httponly", "koa.sess.sig=s1; path=/"]);
+    expect(jar).to.equal("koa.sess=a; koa.sess.sig=s1");
+    expect(applySetCookies(jar, ["koa.sess.sig=s2; path=/"])).to.equal("koa.sess=a; koa.sess.sig=s2");
+  });
+
+  it("scenarios: every id is unique, unknown ids in --only are refused, each Redis baseline exists", () => {
+    const ids = SCENARIOS.map((s) => s.id);
+    expect(new Set(ids).size).to.equal(ids.length);
+    expect(() => pickScenarios(["bare-koa", "nope"])).to.throw(/unknown scenario nope/);
+    for (const s of SCENARIOS) if (s.redisBaseline) expect(ids, s.id).to.include(s.redisBaseline);
+  });
+});

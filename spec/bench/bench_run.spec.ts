@@ -1,0 +1,54 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { expect } from "chai";
+import type { Summary } from "../../bench/lib/stats.js";
+
+// `npm run bench` end to end on a tiny run: two scenarios, one short round, into a temporary folder. What
+// is checked is what it writes, never how fast anything was.
+
+describe("bench run (tiny, end to end)", function () {
+  this.timeout(180_000);
+  let out: string;
+  let stdout: string;
+
+  before(async () => {
+    out = mkdtempSync(join(tmpdir(), "stoat-bench-"));
+    const args = ["--import", "tsx", "bench/run.ts", "--duration", "0.3", "--warmup", "0.2", "--rounds", "1"];
+    const only = ["--only", "bare-koa,stoat-cookie-rw", "--connections", "4", "--out", out];
+    ({ stdout } = await promisify(execFile)(process.execPath, [...args, ...only], { timeout: 170_000 }));
+  });
+  after(() => {
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
+
+  it("prints the table and writes latest.md with a row per scenario", () => {
+    const md = readFileSync(join(out, "latest.md"), "utf8");
+    for (const text of [stdout, md]) {
+      expect(text).to.match(/^\| bare Koa \| \d+ \| [\d.]+ \| [\d.]+ \| 1\.00 \|/m);
+      expect(text).to.match(/^\| Stoat cookie read\+write \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/m);
+      expect(text).to.include("Settings: 4 connections, 0.3 s per measurement");
+    }
+    expect(md).to.include("![ratios](latest.svg)");
+    expect(md).not.to.include("⚠");
+  });
+
+  it("writes latest.json with every round's numbers and latest.svg with a bar per scenario", () => {
+    const json = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as {
+      rows: Summary[];
+      facts: { node: string };
+    };
+    expect(json.facts.node).to.equal(process.version);
+    expect(json.rows.map((r) => r.id)).to.deep.equal(["bare-koa", "stoat-cookie-rw"]);
+    for (const row of json.rows) {
+      expect(row.rounds).to.have.length(1);
+      expect(row.rounds[0]!.requests, row.id).to.be.greaterThan(0);
+      expect(row.non2xx + row.errors, row.id).to.equal(0);
+    }
+    const svg = readFileSync(join(out, "latest.svg"), "utf8");
+    expect(svg.match(/<rect class="bar/g)).to.have.length(2);
+    expect(svg).to.include("Stoat cookie read+write");
+  });
+});

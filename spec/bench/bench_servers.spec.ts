@@ -1,0 +1,136 @@
+import { expect } from "chai";
+import knex from "knex";
+import { createClient } from "redis";
+import { applySetCookies } from "../../bench/lib/load.js";
+import { type ServerProcess, startServer, terminate } from "../../bench/lib/process.js";
+import { SCENARIOS, type Scenario } from "../../bench/lib/scenarios.js";
+import { tableFor } from "../../bench/servers/serve.js";
+import { type ServiceName, serviceUrl, useService } from "../../spec/support/services.js";
+
+// Every scenario server of `npm run bench` does what its name says, checked over real HTTP against its own
+// process: read+write answers a Set-Cookie and counts up, read-only answers the seeded value with no
+// Set-Cookie and (on Redis) leaves the stored value alone, untouched sets no cookie, bare GET+SET writes.
+
+const prefix = `bench-spec-${Date.now().toString(36)}-${process.pid}`;
+
+interface Answer {
+  status: number;
+  n: string;
+  setCookies: string[];
+}
+
+async function get(server: ServerProcess, path: string, cookie?: string): Promise<Answer> {
+  const res = await fetch(`${server.base}${path}`, { headers: cookie ? { cookie } : {} });
+  const body = (await res.json()) as { n: string };
+  return { status: res.status, n: body.n, setCookies: res.headers.getSetCookie() };
+}
+
+/** Every Redis key of this spec run, with its value. */
+async function redisValues(pattern: string): Promise<Record<string, string | null>> {
+  const client = createClient({ url: serviceUrl("redis") });
+  await client.connect();
+  try {
+    const values: Record<string, string | null> = {};
+    for await (const keys of client.scanIterator({ MATCH: pattern }))
+      for (const key of keys) values[key] = await client.get(key);
+    return values;
+  } finally {
+    client.destroy();
+  }
+}
+
+function serversOn(service: ServiceName | undefined, scenarios: readonly Scenario[]) {
+  describe(`bench servers${service ? ` on ${service}` : ""}`, function () {
+    // Boots of a few seconds can take a minute on a machine busy with other test runs.
+    this.timeout(180_000);
+    let server: ServerProcess | undefined;
+
+    before(async function () {
+      if (service) await useService(this, service);
+    });
+    afterEach(async () => {
+      if (!server) return;
+      await terminate(server.child);
+      expect(server.child.exitCode, `${server.output()}: a clean stop`).to.equal(0);
+      server = undefined;
+    });
+    after(async () => {
+      if (service !== "redis") return;
+      const client = createClient({ url: serviceUrl("redis") });
+      await client.connect();
+      const keys = Object.keys(await redisValues(`${prefix}:*`));
+      if (keys.length > 0) await client.del(keys);
+      client.destroy();
+    });
+
+    for (const scenario of scenarios) {
+      const mode = scenario.env.BENCH_MODE;
+      it(`${scenario.id}: ${mode}`, async () => {
+        const env = { ...scenario.env, NODE_ENV: "production", BENCH_PREFIX: prefix };
+        server = await startServer(scenario.script, env, scenario.id, 120_000);
+        if (mode === "untouched") {
+          for (let i = 0; i < 2; i++)
+            expect(await get(server, "/")).to.deep.equal({ status: 200, n: "0", setCookies: [] });
+          return;
+        }
+        const seeded = await get(server, "/seed");
+        expect(seeded.status).to.equal(200);
+        expect(seeded.setCookies).not.to.be.empty;
+        let jar = applySetCookies("", seeded.setCookies);
+        const stored = `${prefix}:${scenario.id.startsWith("bare") ? "bare" : "stoat"}*`;
+        const before = scenario.services.includes("redis") ? await redisValues(stored) : {};
+        for (let i = 1; i <= 3; i++) {
+          const answer = await get(server, "/", jar);
+          expect(answer.status).to.equal(200);
+          if (mode === "ro") {
+            expect(answer).to.deep.equal({ status: 200, n: "0", setCookies: [] });
+            continue;
+          }
+          expect(answer.n, `request ${i}`).to.equal(String(i));
+          // A server-side session keeps its id (the bare handler never resends it); a cookie session is the cookie.
+          if (!scenario.id.startsWith("bare")) expect(answer.setCookies, "a Set-Cookie").not.to.be.empty;
+          jar = applySetCookies(jar, answer.setCookies);
+        }
+        if (scenario.id === "bare-redis-get-set") {
+          const sid = /sid=([^;]+)/.exec(jar)![1];
+          expect(await redisValues(`${prefix}:bare:${sid}`)).to.deep.equal({
+            [`${prefix}:bare:${sid}`]: "3",
+          });
+        }
+        if (mode === "ro" && scenario.services.includes("redis")) {
+          expect(Object.keys(before)).not.to.be.empty;
+          expect(await redisValues(stored), "stored values after read-only requests").to.deep.equal(before);
+        }
+      });
+    }
+
+    if (service === "postgres") {
+      it("stoat-postgres-rw: its table is dropped when the server stops", async () => {
+        const scenario = scenarios.find((s) => s.id === "stoat-postgres-rw")!;
+        const env = { ...scenario.env, BENCH_PREFIX: prefix };
+        const started = await startServer(scenario.script, env, scenario.id, 120_000);
+        const db = knex({ client: "pg", connection: serviceUrl("postgres"), pool: { min: 0, max: 1 } });
+        try {
+          expect(await db.schema.hasTable(tableFor(prefix)), "installed at start").to.equal(true);
+          await terminate(started.child);
+          expect(await db.schema.hasTable(tableFor(prefix)), "dropped on stop").to.equal(false);
+        } finally {
+          await db.destroy();
+        }
+      });
+    }
+  });
+}
+
+serversOn(
+  undefined,
+  SCENARIOS.filter((s) => s.services.length === 0),
+);
+serversOn(
+  "redis",
+  SCENARIOS.filter((s) => s.services.includes("redis")),
+);
+serversOn(
+  "postgres",
+  SCENARIOS.filter((s) => s.services.includes("postgres")),
+);
