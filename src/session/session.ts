@@ -43,37 +43,51 @@ export class Session implements Iterable<[string, string]> {
   readonly #now: () => number;
   readonly #newId: (() => string) | undefined;
 
+  /** This session's friend view, made on first use (most requests need it once or twice). */
+  #internals: SessionInternals | undefined;
+
   static {
-    internals = (session) => ({
+    // A class, not an object literal per call: accessors in a literal go through V8's slow path, and the
+    // middleware asks for internals on every request. Being declared inside Session, it reads its #fields.
+    class Internals implements SessionInternals {
+      readonly #session: Session;
+      constructor(session: Session) {
+        this.#session = session;
+      }
       get loaded() {
-        return session.#record !== undefined;
-      },
+        return this.#session.#record !== undefined;
+      }
       get record() {
-        return session.#data;
-      },
+        return this.#session.#data;
+      }
       get cycled() {
-        return session.#cycled;
-      },
+        return this.#session.#cycled;
+      }
       get flushed() {
-        return session.#flushed;
-      },
-      setFlash(next) {
-        const record = session.#data;
+        return this.#session.#flushed;
+      }
+      setFlash(next: Map<string, string>) {
+        const record = this.#session.#data;
         if (sameEntries(record.flash, next)) return;
         record.flash = next;
-        session.#modified = true;
-      },
+        this.#session.#modified = true;
+      }
       get changes() {
-        return { data: session.#changes, cleared: session.#cleared };
-      },
-      setId(id) {
-        session.#id = id;
-      },
+        return { data: this.#session.#changes, cleared: this.#session.#cleared };
+      }
+      setId(id: string) {
+        this.#session.#id = id;
+      }
       ensureId() {
+        const session = this.#session;
         if (session.#newId) session.#id ??= session.#newId();
         return session.#id;
-      },
-    });
+      }
+    }
+    internals = (session) => {
+      session.#internals ??= new Internals(session);
+      return session.#internals;
+    };
   }
 
   /**
