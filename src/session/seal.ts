@@ -79,8 +79,9 @@ export class IronSealer {
     const iv = randomBytesPooled(16);
     const json = JSON.stringify(data);
     const cipher = createCipheriv("aes-256-cbc", this.#encKey, iv);
-    const encrypted = Buffer.concat([cipher.update(json, "utf8"), cipher.final()]);
-    const base = `${PREFIX}*${PASSWORD_ID}*${this.#encSalt}*${iv.toString("base64url")}*${encrypted.toString("base64url")}*${Math.floor(expiresAt)}`;
+    // Straight to base64url (Node's decoder carries partial groups across update and final): no concat.
+    const encrypted = cipher.update(json, "utf8", "base64url") + cipher.final("base64url");
+    const base = `${PREFIX}*${PASSWORD_ID}*${this.#encSalt}*${iv.toString("base64url")}*${encrypted}*${Math.floor(expiresAt)}`;
     const mac = createHmac("sha256", this.#macKey).update(base).digest("base64url");
     const sealed = `${base}*${this.#macSalt}*${mac}${VERSION_SUFFIX}`;
     // The JSON, not `data`: the caller may change its object after sealing.
