@@ -356,6 +356,19 @@ describe("IronSealer", () => {
       expectRefused(sealer.unseal(sealed, t0 + 10_000), "expired");
     });
 
+    it("never answers from the cache for a value that only shares a cached seal's tail (its MAC)", () => {
+      const sealer = new IronSealer([SECRET]);
+      const now = Date.now();
+      const sealed = sealer.seal({ user: "ann" }, now + HOUR);
+      expect(sealer.unseal(sealed, now)).to.include({ ok: true }); // cached
+      // Same last 48 characters (MAC and suffix), a changed ciphertext: a forgery, verified from scratch.
+      const forged = flipInPart(sealed, 4, 2);
+      expect(forged.slice(-48)).to.equal(sealed.slice(-48));
+      expectRefused(sealer.unseal(forged, now), "mac");
+      // And the forgery did not displace the real seal.
+      expect(sealer.unseal(sealed, now)).to.deep.include({ ok: true, data: { user: "ann" } });
+    });
+
     it("keeps the oldSecret flag of a cached verification", () => {
       const sealed = craft({ secret: SECRET });
       const sealer = new IronSealer([OTHER_SECRET, SECRET]);

@@ -50,6 +50,8 @@ export interface Unsealed {
 export type UnsealResult = Unsealed | { ok: false; reason: SuspiciousReason };
 
 interface Verified {
+  /** The whole seal: the cache is keyed by its tail only (below), so a hit compares the rest. */
+  sealed: string;
   /** Parsed when first presented back: a seal a browser never returns costs no parse. */
   data?: unknown;
   json: string;
@@ -85,15 +87,20 @@ export class IronSealer {
     const mac = createHmac("sha256", this.#macKey).update(base).digest("base64url");
     const sealed = `${base}*${this.#macSalt}*${mac}${VERSION_SUFFIX}`;
     // The JSON, not `data`: the caller may change its object after sealing.
-    this.#verified.set(sealed, { json, expiresAt: Math.floor(expiresAt), oldSecret: false });
+    this.#verified.set(cacheKey(sealed), {
+      sealed,
+      json,
+      expiresAt: Math.floor(expiresAt),
+      oldSecret: false,
+    });
     return sealed;
   }
 
   /** Opens a seal. Never throws: every failure is a reason, fit for the suspicious channel. */
   unseal(value: string, now: number): UnsealResult {
     if (value.length > MAX_SEAL_LENGTH) return { ok: false, reason: "oversize" };
-    const known = this.#verified.get(value);
-    if (known) {
+    const known = this.#verified.get(cacheKey(value));
+    if (known && known.sealed === value) {
       if (known.expiresAt <= now) return { ok: false, reason: "expired" };
       known.data ??= JSON.parse(known.json);
       return { ok: true, data: known.data, expiresAt: known.expiresAt, oldSecret: known.oldSecret };
@@ -159,7 +166,13 @@ export class IronSealer {
     } catch {
       return { ok: false, reason: "payload" };
     }
-    this.#verified.set(value, { data, json: plaintext, expiresAt, oldSecret: index > 0 });
+    this.#verified.set(cacheKey(value), {
+      sealed: value,
+      data,
+      json: plaintext,
+      expiresAt,
+      oldSecret: index > 0,
+    });
     return { ok: true, data, expiresAt, oldSecret: index > 0 };
   }
 
@@ -172,4 +185,13 @@ export class IronSealer {
     }
     return key;
   }
+}
+
+/**
+ * The verified cache's key: the last 48 characters, which hold the MAC (43) and the version suffix. A Map
+ * hashes every new key string it is given, and a seal is ~400 characters; the MAC alone tells seals apart,
+ * and a hit still compares the whole value, so two seals sharing a tail only displace each other.
+ */
+function cacheKey(value: string): string {
+  return value.slice(-48);
 }
