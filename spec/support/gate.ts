@@ -1,3 +1,7 @@
+import { expect } from "chai";
+import type { Response } from "supertest";
+import { cookieValue, setCookieFor } from "./app.js";
+
 /**
  * Holds requests in flight: a handler awaits `enter()`, the spec waits for `started(n)`, acts meanwhile
  * (a sign-out, a concurrent write), then `release()`s them. Destroy-wins and merge specs are built on it.
@@ -24,4 +28,23 @@ export class Gate {
   release(): void {
     this.#release();
   }
+}
+
+/**
+ * Lets `requests` (held at the gate) go at once and checks the cycleKey race's common outcome: all answer
+ * 200 and exactly one sends a Set-Cookie (the winner's new id; the others send none, so the browser keeps
+ * it). Returns the answers, the winner and its new id.
+ */
+export async function raceCycleKeys(
+  gate: Gate,
+  requests: PromiseLike<Response>[],
+): Promise<{ responses: Response[]; winner: Response; fresh: string }> {
+  const pending = requests.map((r) => Promise.resolve(r));
+  await gate.started(requests.length);
+  gate.release();
+  const responses = await Promise.all(pending);
+  expect(responses.map((r) => r.status)).to.deep.equal(responses.map(() => 200));
+  const moved = responses.filter((r) => setCookieFor(r) !== undefined);
+  expect(moved, "exactly one response sets a cookie").to.have.length(1);
+  return { responses, winner: moved[0]!, fresh: cookieValue(moved[0]!)! };
 }

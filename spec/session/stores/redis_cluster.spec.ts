@@ -6,8 +6,8 @@ import { newSessionId, privateId } from "../../../src/session/ids.js";
 import { openBackend } from "../../../src/session/stores/adapters/index.js";
 import type { Backend } from "../../../src/session/stores/backend.js";
 import { ServerStore } from "../../../src/session/stores/server_store.js";
-import { cookieValue, SECRET, setCookieFor, testApp } from "../../support/app.js";
-import { Gate } from "../../support/gate.js";
+import { cookieValue, SECRET, testApp } from "../../support/app.js";
+import { Gate, raceCycleKeys } from "../../support/gate.js";
 import { clusterPorts, type RedisCluster, startRedisCluster } from "../../support/redis_cluster.js";
 import { storeContract } from "../../support/store_contract.js";
 
@@ -157,20 +157,11 @@ describe("redis store on a Redis Cluster", function () {
       const [one, two] = [app(), app()];
       const id = cookieValue(await one.get("/set"))!;
       gate = new Gate();
-      const both = [one, two].map((http) =>
-        http
-          .get("/cycle")
-          .set("Cookie", cookie(id))
-          .then((res) => res),
+      const { responses, winner, fresh } = await raceCycleKeys(
+        gate,
+        [one, two].map((http) => http.get("/cycle").set("Cookie", cookie(id))),
       );
-      await gate.started(2);
-      gate.release();
-      const responses = await Promise.all(both);
-      expect(responses.map((r) => r.status)).to.deep.equal([200, 200]);
-      const moved = responses.filter((r) => setCookieFor(r) !== undefined);
-      expect(moved, "exactly one response sets a cookie").to.have.length(1);
-      const fresh = cookieValue(moved[0]!)!;
-      const loser = responses.find((r) => r !== moved[0])!.body.id as string;
+      const loser = responses.find((r) => r !== winner)!.body.id as string;
       const read = async (sid: string) => (await one.get("/read").set("Cookie", cookie(sid))).body.data;
       expect(await read(id), "the old id is gone").to.deep.equal({});
       expect(await read(loser), "the loser's id was never stored").to.deep.equal({});
