@@ -1,6 +1,7 @@
 import type { Keyv } from "keyv";
 import { SessionOverflowError, SessionStoreUnavailableError } from "../errors.js";
 import type { Backend, Versioned } from "./backend.js";
+import { Deadlines } from "./deadlines.js";
 
 // A Backend over any Keyv 5 instance. Keyv and its adapters swallow errors by default: Keyv#get catches a
 // store failure and answers undefined unless `throwOnErrors` is set (keyv/dist/index.js, `get`: "catch
@@ -48,6 +49,10 @@ export class KeyvBackend implements Backend {
   /** The latest errors the store reported as events (Keyv also re-emits each failing call's own error). */
   #reported: unknown[] = [];
   #closed = false;
+  /** Keyv serialises as its default serializer does, uncompressed: the raw path may skip Keyv (#unwrap). */
+  readonly #plainEnvelope: boolean;
+  /** Bounds every call by timeoutMs, with one timer for all of them. */
+  readonly #deadlines: Deadlines;
   readonly #onError = (error: unknown) => {
     this.#reported.push(error);
     if (this.#reported.length > 4) this.#reported.shift();
@@ -70,12 +75,14 @@ export class KeyvBackend implements Backend {
     this.name = options.name;
     this.#keyv = keyv;
     this.#options = options;
+    this.#deadlines = new Deadlines(options.timeoutMs);
     keyv.throwOnErrors = true;
     // Keyv forwards its adapter's "error" events (keyv/dist/index.js: `store.on("error", (error) =>
     // this.emit("error", error))`) and drops them unless `emitErrors` is on.
     keyv.opts.emitErrors = true;
     keyv.on("error", this.#onError);
     const raw = options.raw;
+    this.#plainEnvelope = raw !== undefined && writesPlainEnvelope(keyv);
     if (raw) {
       this.getVersioned = (key) => this.#getVersioned(raw, key);
       this.compareAndSet = async (key, expected, next, ttlMs) => {
@@ -97,9 +104,7 @@ export class KeyvBackend implements Backend {
   async #getVersioned(raw: RawAtomics, key: string): Promise<Versioned | undefined> {
     const stored = await this.#call("get", () => raw.get(key));
     if (stored === undefined) return undefined;
-    const data = (await this.#keyv.deserializeData(stored)) as
-      | { value?: unknown; expires?: unknown }
-      | undefined;
+    const data = await this.#unwrap(stored);
     if (typeof data?.expires === "number" && data.expires <= Date.now()) return undefined;
     const value = data?.value;
     if (typeof value !== "string") {
@@ -110,10 +115,26 @@ export class KeyvBackend implements Backend {
     return { value, version: stored };
   }
 
+  /**
+   * Keyv's `{ value, expires }` envelope, read. With Keyv's default serializer (what the redis adapter's Keyv
+   * has) a string value not starting with ":" is stored as plain JSON, which JSON.parse reads without
+   * Keyv's per-string reviver and async layers; anything else goes through Keyv itself.
+   */
+  async #unwrap(stored: string): Promise<{ value?: unknown; expires?: unknown } | undefined> {
+    if (this.#plainEnvelope) {
+      const data = JSON.parse(stored) as { value?: unknown; expires?: unknown } | null;
+      if (typeof data?.value === "string" && !data.value.startsWith(":")) return data;
+    }
+    return (await this.#keyv.deserializeData(stored)) as { value?: unknown; expires?: unknown } | undefined;
+  }
+
   /** What Keyv#set would store for `value` (its `{ value, expires }` envelope), so Keyv#get reads it back. */
   async #serialize(value: string, ttlMs: number): Promise<string> {
     if (typeof value !== "string") throw new TypeError("a backend stores strings only");
-    const stored: unknown = await this.#keyv.serializeData({ value, expires: Date.now() + this.#ttl(ttlMs) });
+    const expires = Date.now() + this.#ttl(ttlMs);
+    // Byte for byte what the default serializer writes for such a value (checked in the constructor).
+    if (this.#plainEnvelope && !value.startsWith(":")) return envelope(value, expires);
+    const stored: unknown = await this.#keyv.serializeData({ value, expires });
     if (typeof stored !== "string") throw new TypeError("the Keyv serializer did not produce a string");
     return stored;
   }
@@ -193,8 +214,8 @@ export class KeyvBackend implements Backend {
   async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new SessionStoreUnavailableError(`session backend "${this.name}" is closed`);
     try {
-      const result = await withTimeout(Promise.resolve().then(run), this.#options.timeoutMs);
-      this.#reported = [];
+      const result = await this.#deadlines.run(run);
+      if (this.#reported.length > 0) this.#reported = [];
       return result;
     } catch (error) {
       throw this.#failure(operation, error);
@@ -233,6 +254,20 @@ export async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promi
     throw error;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+const envelope = (value: string, expires: number) =>
+  `{"value":${JSON.stringify(value)},"expires":${expires}}`;
+
+/** Whether `keyv` stores `{ value, expires }` as envelope() does (its default serializer, no compression). */
+function writesPlainEnvelope(keyv: Keyv): boolean {
+  if (keyv.opts.compression !== undefined || typeof keyv.serialize !== "function") return false;
+  const probe = { value: 'em1:a"b\\c', expires: 1234567890123 };
+  try {
+    return keyv.serialize(probe) === envelope(probe.value, probe.expires);
+  } catch {
+    return false;
   }
 }
 

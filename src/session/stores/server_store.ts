@@ -48,16 +48,14 @@ export class ServerStore implements SessionStore {
     this.#sealer = new RecordSealer(options);
     this.#expiry = options.expiry;
     this.#maxAttempts = options.maxAttempts ?? 20;
+    this.#cas =
+      typeof backend.getVersioned === "function" &&
+      typeof backend.compareAndSet === "function" &&
+      typeof backend.compareAndMove === "function";
   }
 
-  get #cas(): boolean {
-    const b = this.#backend;
-    return (
-      typeof b.getVersioned === "function" &&
-      typeof b.compareAndSet === "function" &&
-      typeof b.compareAndMove === "function"
-    );
-  }
+  /** The backend can compare-and-set (decided once: a backend's methods do not come and go). */
+  readonly #cas: boolean;
 
   async load(cookieValue: string, now: number): Promise<LoadResult> {
     if (!isWellFormedId(cookieValue)) return { rejected: "malformed" };
