@@ -17,12 +17,23 @@ const TAGS = {
 } as const;
 
 /**
+ * Opened values are remembered by their exact stored string: a session read again unchanged (every
+ * read-only request) or right after this process wrote it (read+write) is not decrypted again, which is
+ * most of what opening costs (a GCM context per call). The string, IV and tag included, is what was
+ * authenticated, so the same string always opens to the same bytes; anything else is decrypted. Small
+ * values only, and few (FIFO): at most OPENED_MAX x ~7 KB of plaintext this process holds anyway.
+ */
+const OPENED_MAX = 512;
+const OPENED_MAX_CHARS = 4096;
+
+/**
  * A record as the server-side stores keep it: serialised, encrypted at rest unless `encrypt: false`, and
  * tagged, in one string. Shared by the Keyv stores and the `database` store.
  */
 export class RecordSealer {
   readonly #serializer: SerializerName;
   readonly #cipher: AtRestCipher | undefined;
+  readonly #opened = new Map<string, Buffer>();
 
   constructor(options: RecordSealerOptions) {
     this.#serializer = options.serializer;
@@ -32,7 +43,11 @@ export class RecordSealer {
   encode(record: SessionRecord, expiresAt: number): string {
     const serializer = this.#serializer;
     const bytes = encodeRecord(record, expiresAt, serializer);
-    if (this.#cipher) return TAGS.encrypted[serializer] + this.#cipher.encrypt(bytes).toString("base64");
+    if (this.#cipher) {
+      const stored = TAGS.encrypted[serializer] + this.#cipher.encrypt(bytes).toString("base64");
+      this.#remember(stored, bytes);
+      return stored;
+    }
     return (
       TAGS.plain[serializer] + (serializer === "json" ? bytes.toString("utf8") : bytes.toString("base64"))
     );
@@ -52,6 +67,14 @@ export class RecordSealer {
     return "rejected" in opened ? undefined : opened;
   }
 
+  /** Keeps `plaintext` (a copy: the serializer reuses its buffer) as what `stored` opens to. */
+  #remember(stored: string, plaintext: Buffer): void {
+    if (stored.length > OPENED_MAX_CHARS) return;
+    const opened = this.#opened;
+    if (opened.size >= OPENED_MAX) opened.delete(opened.keys().next().value!);
+    opened.set(stored, Buffer.from(plaintext));
+  }
+
   /**
    * The record, or undefined. With encryption on, only encrypted values are read: a plain value planted in
    * the store is refused, never trusted (S11). Either serializer is read, so changing `serializer` keeps
@@ -63,8 +86,13 @@ export class RecordSealer {
     if (this.#cipher) {
       const serializer =
         tag === TAGS.encrypted.msgpack ? "msgpack" : tag === TAGS.encrypted.json ? "json" : undefined;
-      const opened = serializer && this.#cipher.decrypt(Buffer.from(body, "base64"));
-      return opened ? decodeRecord(opened.plaintext, serializer) : undefined;
+      if (!serializer) return undefined;
+      const known = this.#opened.get(stored);
+      if (known) return decodeRecord(known, serializer);
+      const opened = this.#cipher.decrypt(Buffer.from(body, "base64"));
+      if (!opened) return undefined;
+      this.#remember(stored, opened.plaintext);
+      return decodeRecord(opened.plaintext, serializer);
     }
     if (tag === TAGS.plain.json) return decodeRecord(Buffer.from(body, "utf8"), "json");
     if (tag === TAGS.plain.msgpack) return decodeRecord(Buffer.from(body, "base64"), "msgpack");
