@@ -1,0 +1,67 @@
+import { expect } from "chai";
+import { CommitQueue } from "../../../src/session/stores/commit_queue.js";
+
+// The per-session commit queue of the session middleware: one key's tasks in arrival order, one at a time;
+// other keys in parallel; a failing task hands the key on; nothing is kept once a key is idle.
+
+/** A task that records when it starts and ends, and finishes when `finish()` is called. */
+function task(log: string[], name: string) {
+  let finish!: (fail?: Error) => void;
+  const done = new Promise<string>((resolve, reject) => {
+    finish = (fail) => (fail ? reject(fail) : resolve(name));
+  });
+  return {
+    run: () => {
+      log.push(`start ${name}`);
+      return done.finally(() => log.push(`end ${name}`));
+    },
+    finish,
+  };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("CommitQueue", () => {
+  it("runs one key's tasks one at a time, in arrival order", async () => {
+    const queue = new CommitQueue();
+    const log: string[] = [];
+    const [a, b, c] = ["a", "b", "c"].map((name) => task(log, name));
+    const results = [a!, b!, c!].map((t) => queue.run("s1", t.run));
+    await tick();
+    expect(log).to.deep.equal(["start a"]);
+    c!.finish(); // finishing out of order changes nothing: c has not started
+    b!.finish();
+    a!.finish();
+    expect(await Promise.all(results)).to.deep.equal(["a", "b", "c"]);
+    expect(log).to.deep.equal(["start a", "end a", "start b", "end b", "start c", "end c"]);
+    expect(queue.size).to.equal(0);
+  });
+
+  it("runs tasks of other keys in parallel", async () => {
+    const queue = new CommitQueue();
+    const log: string[] = [];
+    const [a, b] = ["a", "b"].map((name) => task(log, name));
+    const results = [queue.run("s1", a!.run), queue.run("s2", b!.run)];
+    await tick();
+    expect(log).to.deep.equal(["start a", "start b"]);
+    b!.finish();
+    a!.finish();
+    expect(await Promise.all(results)).to.deep.equal(["a", "b"]);
+    expect(queue.size).to.equal(0);
+  });
+
+  it("hands the key on when a task fails, and passes the failure to its caller only", async () => {
+    const queue = new CommitQueue();
+    const log: string[] = [];
+    const [a, b] = ["a", "b"].map((name) => task(log, name));
+    const first = queue.run("s1", a!.run).catch((error: Error) => `failed: ${error.message}`);
+    const second = queue.run("s1", b!.run);
+    await tick();
+    a!.finish(new Error("conflict"));
+    await tick();
+    expect(log).to.deep.equal(["start a", "end a", "start b"]);
+    b!.finish();
+    expect([await first, await second]).to.deep.equal(["failed: conflict", "b"]);
+    expect(queue.size).to.equal(0);
+  });
+});
