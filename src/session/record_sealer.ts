@@ -1,4 +1,5 @@
 import { AtRestCipher } from "./at_rest.js";
+import { BoundedCache } from "./bounded_cache.js";
 import { type Decoded, decodeRecord, encodeRecord, type SerializerName } from "./codec.js";
 import type { SessionRecord } from "./record.js";
 
@@ -33,7 +34,7 @@ const OPENED_MAX_CHARS = 4096;
 export class RecordSealer {
   readonly #serializer: SerializerName;
   readonly #cipher: AtRestCipher | undefined;
-  readonly #opened = new Map<string, Buffer>();
+  readonly #opened = new BoundedCache<string, Buffer>(OPENED_MAX);
 
   constructor(options: RecordSealerOptions) {
     this.#serializer = options.serializer;
@@ -69,10 +70,7 @@ export class RecordSealer {
 
   /** Keeps `plaintext` (a copy: the serializer reuses its buffer) as what `stored` opens to. */
   #remember(stored: string, plaintext: Buffer): void {
-    if (stored.length > OPENED_MAX_CHARS) return;
-    const opened = this.#opened;
-    if (opened.size >= OPENED_MAX) opened.delete(opened.keys().next().value!);
-    opened.set(stored, Buffer.from(plaintext));
+    if (stored.length <= OPENED_MAX_CHARS) this.#opened.set(stored, Buffer.from(plaintext));
   }
 
   /**

@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import type { Knex } from "knex";
 import { ConfigError } from "../../errors.js";
 import { adapterImportError } from "../adapters/import_adapter.js";
+import { Deadlines } from "../deadlines.js";
 import { withTimeout } from "../keyv_backend.js";
 import { describeFailure } from "./sql_errors.js";
 
@@ -64,12 +65,15 @@ export class Database {
   readonly knex: Knex;
   readonly timeoutMs: number;
   readonly #table: string;
+  /** The bound of the request path's queries: one timer for all of them, as for the Keyv stores. */
+  readonly #deadlines: Deadlines;
 
   constructor(dialect: Dialect, knex: Knex, options: DatabaseOptions) {
     this.dialect = dialect;
     this.knex = knex;
     this.timeoutMs = options.timeoutMs;
     this.#table = options.table;
+    this.#deadlines = new Deadlines(options.timeoutMs);
   }
 
   /**
@@ -79,7 +83,11 @@ export class Database {
    */
   async run<T>(query: PromiseLike<unknown>, what: string, timeoutMs = this.timeoutMs): Promise<T> {
     try {
-      return (await withTimeout(Promise.resolve(query), timeoutMs)) as T;
+      // A schema change may take its own, longer bound.
+      const work = () => Promise.resolve(query);
+      return (await (timeoutMs === this.timeoutMs
+        ? this.#deadlines.run(work)
+        : withTimeout(work(), timeoutMs))) as T;
     } catch (error) {
       throw describeFailure(error, { what, table: this.#table, dialect: this.dialect });
     }
