@@ -89,6 +89,9 @@ class HelpersHandler extends Handler {
   async csv() {
     this.respond("a,b\n1,2\n", { status: 202, contentType: "text/csv; charset=utf-8" });
   }
+  async shortType() {
+    this.respond("<p>short</p>", { contentType: "html" });
+  }
   async page() {
     this.html("<h1>Hi</h1>");
   }
@@ -165,6 +168,7 @@ function helperRoutes(r: Routes): void {
     "jsonNull",
     "text",
     "csv",
+    "shortType",
     "page",
     "missingPage",
     "go",
@@ -262,13 +266,31 @@ describe("routing and Handler (over HTTP)", () => {
 
     it("a method no route defines for the path answers 405 with Allow", async () => {
       const res = await http.post("/posts/7").expect(405);
-      expect(allowOf(res.headers.allow)).to.deep.equal(["DELETE", "GET", "HEAD", "PATCH", "PUT"]);
+      expect(allowOf(res.headers.allow)).to.deep.equal(["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "PUT"]);
     });
 
     it("an unknown path answers 404", async () => {
       const res = await http.get("/nowhere").expect(404);
       expect(res.text).to.equal("Not Found");
       await http.post("/nowhere").expect(404);
+      await http.options("/nowhere").expect(404);
+    });
+
+    it("OPTIONS answers 204 with Allow, as r.route does", async () => {
+      const res = await http.options("/posts/7").expect(204);
+      expect(allowOf(res.headers.allow)).to.deep.equal(["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "PUT"]);
+      expect(res.text ?? "").to.equal("");
+    });
+
+    it("matches without regard to a trailing slash or case, and decodes path params", async () => {
+      await http.get("/posts/").expect(200, { action: "index" });
+      await http.get("/POSTS/42").expect(200, { action: "show", id: "42" });
+      await http.get("/posts/a%20b%2Fc").expect(200, { action: "show", id: "a b/c" });
+    });
+
+    it("passes a path param of any length a request line can carry", async () => {
+      const id = "x".repeat(4000);
+      await http.get(`/posts/${id}`).expect(200, { action: "show", id });
     });
   });
 
@@ -367,6 +389,33 @@ describe("routing and Handler (over HTTP)", () => {
         .with.property("code", "E_CONFIG");
       expect(configureWith((r) => r.get("/posts", PostsHandler, "missing"))).to.throw(/PostsHandler/);
       expect(configureWith((r) => r.post("/hello", HelloHandler, "create"))).to.throw(ConfigError, /create/);
+    });
+
+    it("a method and path defined twice throw ConfigError naming them", () => {
+      expect(
+        configureWith((r) => {
+          r.get("/posts", PostsHandler, "index");
+          r.get("/posts", PostsHandler, "show");
+        }),
+      )
+        .to.throw(ConfigError, /GET \/posts is defined twice/)
+        .with.property("code", "E_CONFIG");
+      expect(
+        configureWith((r) => {
+          r.route("/hello", HelloHandler);
+          r.post("/hello", PostsHandler, "create");
+        }),
+      ).to.throw(ConfigError, /POST \/hello is defined twice/);
+      expect(
+        configureWith((r) => {
+          r.get("/posts", PostsHandler, "index");
+          r.post("/posts", PostsHandler, "create");
+        }),
+      ).to.not.throw();
+    });
+
+    it("a path the router cannot take throws ConfigError naming the route", () => {
+      expect(configureWith((r) => r.get("posts", PostsHandler, "index"))).to.throw(ConfigError, /GET posts/);
     });
 
     it("r.get without an action on a handler without get() throws ConfigError", () => {
@@ -469,6 +518,12 @@ describe("routing and Handler (over HTTP)", () => {
       const res = await http.get("/csv").expect(202);
       expect(res.headers["content-type"]).to.equal("text/csv; charset=utf-8");
       expect(res.text).to.equal("a,b\n1,2\n");
+    });
+
+    it("respond() takes a short type name, as Koa's ctx.type does", async () => {
+      const res = await http.get("/shortType").expect(200);
+      expect(res.headers["content-type"]).to.equal("text/html; charset=utf-8");
+      expect(res.text).to.equal("<p>short</p>");
     });
 
     it("html() sends text/html", async () => {

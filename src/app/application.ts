@@ -84,8 +84,7 @@ export class Application {
     const routes = new Routes();
     config.routes?.(routes);
     this.routes = routes.list;
-    this.koa.use(routes.router.routes());
-    this.koa.use(routes.router.allowedMethods());
+    this.koa.use(routes.middleware());
   }
 
   /** Ready when the session store is (server-side stores connect lazily); rejects with its ConfigError. */
