@@ -1,12 +1,21 @@
 /**
  * A size-capped Map that forgets its oldest entry first. Used for caches fed by client input (salts,
  * cookie values), which must never grow with what a client sends.
+ *
+ * Insertion order is kept in a ring of keys beside the Map: evicting is one array read and one delete, where
+ * asking the Map for its first key makes an iterator on every insert (the cookie store inserts one entry per
+ * written session, so this runs on every write). Re-setting a key keeps its place, as in a Map.
  */
 export class BoundedCache<K, V> {
   readonly #entries = new Map<K, V>();
+  readonly #ring: K[] = [];
   readonly #max: number;
+  /** The ring slot of the next insert: once the ring is full, the oldest key's. */
+  #slot = 0;
 
   constructor(max: number) {
+    if (!Number.isInteger(max) || max < 1)
+      throw new RangeError("BoundedCache needs a whole max of at least 1");
     this.#max = max;
   }
 
@@ -15,11 +24,13 @@ export class BoundedCache<K, V> {
   }
 
   set(key: K, value: V): void {
-    if (this.#entries.size >= this.#max && !this.#entries.has(key)) {
-      const oldest = this.#entries.keys().next();
-      if (!oldest.done) this.#entries.delete(oldest.value);
-    }
-    this.#entries.set(key, value);
+    const entries = this.#entries;
+    const size = entries.size;
+    entries.set(key, value);
+    if (entries.size === size) return; // an existing key: same place
+    if (this.#ring.length === this.#max) entries.delete(this.#ring[this.#slot]!);
+    this.#ring[this.#slot] = key;
+    this.#slot = (this.#slot + 1) % this.#max;
   }
 
   get size(): number {
