@@ -94,6 +94,38 @@ describe("IronSealer", () => {
       expect(await ironSessionOutcome(sealed)).to.deep.equal({ data });
     });
 
+    it("every seal of a long run through the one CBC stream opens with iron-session and a fresh sealer", async () => {
+      // Payload lengths around block boundaries (full padding block included), multi-byte UTF-8, empty data:
+      // each seal is chained from the previous one, so every one must still stand alone.
+      const sealer = new IronSealer([SECRET]);
+      const payloads = Array.from({ length: 40 }, (_, i) =>
+        i === 0 ? {} : { v: "x".repeat(i), u: i % 3 === 0 ? "🦦é".repeat(i) : "" },
+      );
+      const seals = payloads.map((p) => sealer.seal(p, Date.now() + HOUR));
+      const reader = new IronSealer([SECRET]); // no cache of the writer's: real MAC and decryption
+      for (const [i, sealed] of seals.entries()) {
+        expect(await ironSessionOutcome(sealed), `seal ${i}`).to.deep.equal({ data: payloads[i] });
+        const opened = reader.unseal(sealed, Date.now());
+        expect(opened.ok && opened.data, `seal ${i}`).to.deep.equal(payloads[i]);
+      }
+    });
+
+    it("never uses the previous seal's last ciphertext block as the next IV (the predictable-IV flaw)", () => {
+      const sealer = new IronSealer([SECRET]);
+      const ivs = new Set<string>();
+      let previous = sealer.seal({ a: "1" }, Date.now() + HOUR);
+      for (let i = 0; i < 200; i++) {
+        const next = sealer.seal({ a: "1" }, Date.now() + HOUR);
+        const lastBlock = Buffer.from(previous.split("*")[4]!, "base64url").subarray(-16);
+        const iv = Buffer.from(next.split("*")[3]!, "base64url");
+        expect(iv).to.have.length(16);
+        expect(iv.equals(lastBlock), `seal ${i}`).to.equal(false);
+        ivs.add(iv.toString("hex"));
+        previous = next;
+      }
+      expect(ivs.size).to.equal(200);
+    });
+
     it("writes seals iron-session cannot open with another secret", async () => {
       const sealed = new IronSealer([SECRET]).seal(data, Date.now() + HOUR);
       expect(await ironSessionOutcome(sealed, OTHER_SECRET)).to.deep.equal({ data: {} });

@@ -12,12 +12,21 @@ let offset = POOL_SIZE;
 /** `size` bytes from the CSPRNG, as a new Buffer the caller owns. */
 export function randomBytesPooled(size: number): Buffer {
   if (size > POOL_SIZE / 4) return randomBytes(size);
+  const bytes = Buffer.allocUnsafe(size);
+  randomFillPooled(bytes, 0, size);
+  return bytes;
+}
+
+/** Writes `size` bytes from the CSPRNG into `target` at `at` (a seal's random block, without a Buffer of its own). */
+export function randomFillPooled(target: Buffer, at: number, size: number): void {
+  if (size > POOL_SIZE / 4) {
+    randomFillSync(target, at, size);
+    return;
+  }
   if (offset + size > POOL_SIZE) {
     randomFillSync(pool);
     offset = 0;
   }
-  const bytes = Buffer.allocUnsafe(size);
-  pool.copy(bytes, 0, offset, offset + size);
+  pool.copy(target, at, offset, offset + size);
   offset += size;
-  return bytes;
 }

@@ -1,4 +1,5 @@
 import {
+  type Cipher,
   createCipheriv,
   createDecipheriv,
   createHmac,
@@ -8,7 +9,7 @@ import {
 } from "node:crypto";
 import { BoundedCache } from "./bounded_cache.js";
 import type { SuspiciousReason } from "./events.js";
-import { randomBytesPooled } from "./random_pool.js";
+import { randomFillPooled } from "./random_pool.js";
 
 // Iron's `Fe26.2` seal (hapi/iron, iron-webcrypto), as iron-session 8 writes it:
 //   Fe26.2*<password id>*<enc salt>*<iv>*<aes-256-cbc ciphertext>*<expiry ms>*<mac salt>*<hmac-sha256>~2
@@ -19,9 +20,21 @@ import { randomBytesPooled } from "./random_pool.js";
 //   fresh random IV, so a fixed key is exactly as safe as iron's per-seal keys (CBC needs a random IV, HMAC
 //   needs a secret key, neither needs a new key per message);
 // - unsealing caches derived keys by (secret, salt) in a bounded cache, and caches the result for a cookie
-//   value already verified, so the common request (the cookie we sent last time) does no crypto at all.
+//   value already verified, so the common request (the cookie we sent last time) does no crypto at all;
+// - sealing runs every seal through one AES-256-CBC stream (below) instead of a new cipher per seal: making
+//   a cipher costs OpenSSL 3 an algorithm fetch and a key expansion, the largest part of a seal.
+//
+// The stream, and why it is as good as a fresh random IV. CBC needs each message's IV to be unpredictable to
+// anyone choosing plaintexts. A stream never finalised chains every message from the previous ciphertext
+// block, which an observer has seen, so the stream alone would be TLS 1.0's predictable-IV flaw. Each seal
+// therefore first feeds one block R of fresh CSPRNG bytes that is never revealed: its ciphertext block
+// E(K, R xor previous block) is uniformly random and unknown in advance, and it becomes the seal's IV; the
+// blocks after it are exactly CBC of the (PKCS#7-padded) payload under that IV, which any iron
+// implementation decrypts. This is the "random first block" of TLS 1.1 (RFC 4346, 6.2.3.2, option 2b).
 
 const PREFIX = "Fe26.2";
+/** The AES block size, in bytes. */
+const BLOCK = 16;
 const VERSION_SUFFIX = "~2";
 /**
  * Every seal says password id "1", the id iron-session gives a string password, so iron-session reads our
@@ -63,8 +76,9 @@ export class IronSealer {
   readonly #secrets: readonly string[];
   readonly #encSalt = randomBytes(32).toString("hex");
   readonly #macSalt = randomBytes(32).toString("hex");
-  readonly #encKey: Buffer;
   readonly #macKey: Buffer;
+  /** The CBC stream every seal goes through (see the top of this file); padding is done here, never by final. */
+  readonly #cbc: Cipher;
   readonly #keys = new BoundedCache<string, Buffer>(512);
   readonly #verified = new BoundedCache<string, Verified>(2048);
 
@@ -72,18 +86,27 @@ export class IronSealer {
   constructor(secrets: readonly string[]) {
     if (secrets.length === 0) throw new TypeError("IronSealer needs at least one secret");
     this.#secrets = secrets;
-    this.#encKey = this.#key(0, this.#encSalt);
     this.#macKey = this.#key(0, this.#macSalt);
+    this.#cbc = createCipheriv("aes-256-cbc", this.#key(0, this.#encSalt), randomBytes(BLOCK));
+    this.#cbc.setAutoPadding(false);
   }
 
   /** Seals `data` (JSON-serialisable) with the current secret, to expire at `expiresAt` (ms). */
   seal(data: object, expiresAt: number): string {
-    const iv = randomBytesPooled(16);
     const json = JSON.stringify(data);
-    const cipher = createCipheriv("aes-256-cbc", this.#encKey, iv);
-    // Straight to base64url (Node's decoder carries partial groups across update and final): no concat.
-    const encrypted = cipher.update(json, "utf8", "base64url") + cipher.final("base64url");
-    const base = `${PREFIX}*${PASSWORD_ID}*${this.#encSalt}*${iv.toString("base64url")}*${encrypted}*${Math.floor(expiresAt)}`;
+    // R, the payload, PKCS#7 padding (1 to 16 bytes, each the pad length), in one buffer through the stream.
+    const length = Buffer.byteLength(json);
+    const pad = BLOCK - (length % BLOCK);
+    const blocks = Buffer.allocUnsafe(BLOCK + length + pad);
+    randomFillPooled(blocks, 0, BLOCK);
+    blocks.write(json, BLOCK, "utf8");
+    blocks.fill(pad, BLOCK + length);
+    const out = this.#cbc.update(blocks);
+    // Whole blocks in, whole blocks out: anything else would mean the stream lost its place.
+    if (out.length !== blocks.length) throw new Error("the seal's CBC stream returned a partial block");
+    const iv = out.toString("base64url", 0, BLOCK);
+    const encrypted = out.toString("base64url", BLOCK);
+    const base = `${PREFIX}*${PASSWORD_ID}*${this.#encSalt}*${iv}*${encrypted}*${Math.floor(expiresAt)}`;
     const mac = createHmac("sha256", this.#macKey).update(base).digest("base64url");
     const sealed = `${base}*${this.#macSalt}*${mac}${VERSION_SUFFIX}`;
     // The JSON, not `data`: the caller may change its object after sealing.
