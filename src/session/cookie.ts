@@ -71,11 +71,26 @@ export class SessionCookie {
     return `${o.key}=${value}${expires}${secure ? this.#secureAttributes : this.#attributes}`;
   }
 
+  /**
+   * On Node's response directly: Koa's `append` rebuilds the header as a new array and maps it, and its
+   * `get`/`set` go through delegates, all on every write. The same rule as Koa's: nothing once headers are sent.
+   */
   #send(ctx: Context, header: string): void {
-    ctx.append("Set-Cookie", header);
+    const res = ctx.res;
+    if (res.headersSent) return;
+    const previous = res.getHeader("Set-Cookie");
+    res.setHeader(
+      "Set-Cookie",
+      previous === undefined
+        ? header
+        : Array.isArray(previous)
+          ? [...previous, header]
+          : [String(previous), header],
+    );
     // A response that sets a session cookie is one user's: keep it out of shared caches (S8).
-    const cacheControl = ctx.response.get("Cache-Control");
-    if (!/\b(private|no-store)\b/.test(cacheControl)) ctx.set("Cache-Control", "private, no-store");
+    const cacheControl = res.getHeader("Cache-Control");
+    if (cacheControl === undefined || !/\b(private|no-store)\b/.test(String(cacheControl)))
+      res.setHeader("Cache-Control", "private, no-store");
   }
 }
 

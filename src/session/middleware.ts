@@ -122,18 +122,18 @@ class RequestSession {
    * |   at least touchAfter           |                                                         |
    * | unchanged otherwise             | nothing                                                 |
    */
-  async commit(): Promise<void> {
+  commit(): Promise<void> | undefined {
     const session = this.#session;
-    if (!session?.accessed) return;
+    // Most requests never touch the session: no promise for them (this runs on every request).
+    if (!session?.accessed) return undefined;
     const ctx = this.#ctx;
     ctx.vary("Cookie");
-    if (ctx.status >= 500) return;
+    if (ctx.status >= 500) return undefined;
     // One session's commits in this process take turns (stores/commit_queue.ts); other processes race by CAS.
     if (this.#loaded && this.#store.usesIds) {
-      await commitQueueOf(this.#store).run(this.#incoming!, () => this.#commit(session));
-    } else {
-      await this.#commit(session);
+      return commitQueueOf(this.#store).run(this.#incoming!, () => this.#commit(session));
     }
+    return this.#commit(session);
   }
 
   async #commit(session: Session): Promise<void> {
@@ -196,7 +196,8 @@ export function sessionMiddleware(
     (ctx as unknown as Record<symbol, RequestSession>)[kRequestSession] = request;
     if (resolved.usesIds) await request.preload();
     await next();
-    await request.commit();
+    const committing = request.commit();
+    if (committing) await committing;
   };
 }
 
