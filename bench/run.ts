@@ -20,6 +20,7 @@ import { pickScenarios, type Scenario } from "./lib/scenarios.js";
 import { flagged, type Summary, summarise } from "./lib/stats.js";
 import { renderChart } from "./lib/svg.js";
 import { renderTable } from "./lib/table.js";
+import { checkTargets, renderTargets } from "./lib/targets.js";
 
 const { values } = parseArgs({
   options: {
@@ -111,6 +112,8 @@ const settings =
   `${connections} connections, ${duration} s per measurement after a ${warmup} s warm-up, ${rounds} rounds ` +
   "interleaved, one server process per scenario (NODE_ENV=production), autocannon in another";
 const table = renderTable(rows);
+const targets = checkTargets(rows);
+const targetTable = renderTargets(targets);
 const about = renderFacts(facts, settings);
 const chart = renderChart(
   rows
@@ -121,14 +124,17 @@ const chart = renderChart(
 mkdirSync(values.out, { recursive: true });
 writeFileSync(
   join(values.out, "latest.md"),
-  `# Benchmark\n\n${about}\n\n${table}\n\n![ratios](latest.svg)\n`,
+  `# Benchmark\n\n${about}\n\n${table}\n\n${targetTable}\n\n![ratios](latest.svg)\n`,
 );
-writeFileSync(join(values.out, "latest.json"), `${JSON.stringify({ facts, settings, rows }, null, 2)}\n`);
+writeFileSync(
+  join(values.out, "latest.json"),
+  `${JSON.stringify({ facts, settings, rows, targets }, null, 2)}\n`,
+);
 writeFileSync(join(values.out, "latest.svg"), chart);
-console.log(`${table}\n\n${about}`);
+console.log(`${table}\n\n${targetTable}\n\n${about}`);
 if (values.readme) {
   const svg = relative(process.cwd(), join(values.out, "latest.svg"));
-  const block = `${table}\n\n${about}\n\n![ratios](${svg})`;
+  const block = `${table}\n\n${targetTable}\n\n${about}\n\n![ratios](${svg})`;
   writeFileSync("README.md", replaceBlock(readFileSync("README.md", "utf8"), block));
 }
 const broken = rows.filter(flagged).map((r) => r.id);

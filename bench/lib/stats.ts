@@ -1,5 +1,6 @@
 // From per-round numbers to one row per scenario: medians over the rounds (one slow round, a neighbour's
-// test run say, does not move a median of three), the problems counted, and the ratios to the baselines.
+// test run say, does not move a median of three), the problems counted, and the ratios to the baselines
+// (per round, then the median: pairedRatio).
 
 import type { RoundResult } from "./load.js";
 import { BARE_KOA, type Scenario } from "./scenarios.js";
@@ -55,13 +56,27 @@ export function summarise(
         ...(s.redisBaseline ? { redisBaseline: s.redisBaseline } : {}),
       };
     });
-  const rps = new Map(rows.map((r) => [r.id, r.rps]));
-  const ratio = (value: number, base: number | undefined) => (base ? value / base : undefined);
+  const byId = new Map(rows.map((r) => [r.id, r]));
   for (const row of rows) {
-    const vsKoa = ratio(row.rps, rps.get(BARE_KOA));
-    const vsRedis = row.redisBaseline ? ratio(row.rps, rps.get(row.redisBaseline)) : undefined;
+    const vsKoa = pairedRatio(row, byId.get(BARE_KOA));
+    const vsRedis = row.redisBaseline ? pairedRatio(row, byId.get(row.redisBaseline)) : undefined;
     if (vsKoa !== undefined) row.vsKoa = vsKoa;
     if (vsRedis !== undefined) row.vsRedis = vsRedis;
   }
   return rows;
+}
+
+/**
+ * `row` against `base`: the median over rounds of the two req/s measured in the same round (seconds apart,
+ * in the same interleaved pass), so a round in which the whole machine was slow (a neighbour's job, the
+ * host's steal) moves both sides of its ratio instead of one median. Undefined without a base; the ratio of
+ * the medians when the two ran a different number of rounds.
+ */
+export function pairedRatio(
+  row: Pick<Summary, "rounds" | "rps">,
+  base: Summary | undefined,
+): number | undefined {
+  if (!base || !(base.rps > 0)) return undefined;
+  if (row.rounds.length !== base.rounds.length) return row.rps / base.rps;
+  return median(row.rounds.map((r, i) => r.rps / base.rounds[i]!.rps));
 }

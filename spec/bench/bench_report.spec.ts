@@ -2,9 +2,10 @@ import { expect } from "chai";
 import { applySetCookies, type RoundResult } from "../../bench/lib/load.js";
 import { END, replaceBlock, START } from "../../bench/lib/readme.js";
 import { pickScenarios, SCENARIOS } from "../../bench/lib/scenarios.js";
-import { flagged, median, summarise } from "../../bench/lib/stats.js";
+import { flagged, median, pairedRatio, summarise } from "../../bench/lib/stats.js";
 import { CHART, renderChart, scaleFor } from "../../bench/lib/svg.js";
 import { renderTable } from "../../bench/lib/table.js";
+import { checkTargets, renderTargets, TARGETS } from "../../bench/lib/targets.js";
 
 // The pure parts of `npm run bench` (bench/lib) on given numbers: medians, ratios, the markdown table, the
 // SVG chart, the README block and the cookie jar. No timing is asserted anywhere: speed is the bench's job.
@@ -68,6 +69,76 @@ describe("bench report", () => {
     expect(flagged(ro!)).to.equal(true);
     expect(flagged(rw!)).to.equal(false);
     expect(getSet!.vsRedis).to.equal(1);
+  });
+
+  it("ratios pair each round with the baseline's same round: a round where everything was slow moves neither", () => {
+    // Round 2: the machine was slow for both. Stoat is half of bare Koa in every round.
+    const base = summarise(
+      pickScenarios(["bare-koa"]),
+      new Map([["bare-koa", [round(2000), round(600), round(2200)]]]),
+    )[0]!;
+    const stoat = { rps: 900, rounds: [round(1000), round(300), round(900)] };
+    // The ratio of the medians (900 / 2000) mixes the slow round into one side only.
+    expect(stoat.rps / base.rps).to.equal(0.45);
+    expect(pairedRatio(stoat, base)).to.equal(0.5); // median of 0.5, 0.5, 0.409
+    expect(pairedRatio(stoat, undefined)).to.equal(undefined);
+    expect(pairedRatio({ rps: 900, rounds: [round(900)] }, base)).to.equal(0.45); // unequal rounds: medians
+    const rows = summarise(
+      pickScenarios(["bare-koa", "stoat-cookie-rw"]),
+      new Map([
+        ["bare-koa", base.rounds],
+        ["stoat-cookie-rw", stoat.rounds],
+      ]),
+    );
+    expect(rows[1]!.vsKoa).to.equal(0.5);
+  });
+
+  it("targets: each of issue 7's checks passes, fails or says it did not run, from the run's numbers", () => {
+    // Ratios to bare Koa (2000 req/s): cookie rw 0.6, ro 0.8, untouched 0.96; peers below Stoat.
+    const ids = [
+      ["bare-koa", 2000],
+      ["stoat-cookie-rw", 1200],
+      ["stoat-cookie-ro", 1600],
+      ["stoat-cookie-untouched", 1920],
+      ["koa-session-cookie-rw", 600],
+      ["koa-session-cookie-ro", 900],
+      ["iron-session-rw", 100],
+    ] as const;
+    const rows = summarise(
+      pickScenarios(ids.map(([id]) => id)),
+      new Map(ids.map(([id, rps]) => [id, [round(rps, { p99: id.startsWith("stoat") ? 5 : 9 })]])),
+    );
+    const results = new Map(checkTargets(rows).map((r) => [r.target, r]));
+    expect(results.size).to.equal(TARGETS.length);
+    const verdict = (start: string) => [...results.values()].find((r) => r.target.startsWith(start))!.verdict;
+    expect(verdict("Stoat cookie read+write ≥ 0.55")).to.equal("pass");
+    expect(verdict("Stoat cookie read+write ahead")).to.equal("pass");
+    expect(verdict("Stoat cookie read+write ≥ 10")).to.equal("pass"); // 12x
+    expect(verdict("Stoat cookie read-only")).to.equal("fail"); // 0.80 < 0.85
+    expect(verdict("Stoat cookie untouched")).to.equal("pass");
+    expect(verdict("p99, cookie read+write")).to.equal("pass"); // 5 ms vs 9
+    expect(verdict("p99, cookie read-only")).to.equal("pass");
+    expect(verdict("Stoat redis read+write ≥ 0.9")).to.equal("not run");
+    expect(verdict("p99, redis")).to.equal("not run");
+    const table = renderTargets(checkTargets(rows)).split("\n");
+    expect(table[0]).to.equal("| Target (issue 7) | This run | Verdict |");
+    expect(table).to.include("| Stoat cookie read-only ≥ 0.85 × bare Koa | 0.80 | ❌ fail |");
+    expect(table).to.include(
+      "| Stoat cookie read+write ahead of every cookie peer | 2.00× koa-session-cookie-rw | ✅ pass |",
+    );
+  });
+
+  it("targets: a scenario with errors fails every target it takes part in, whatever its numbers", () => {
+    const rows = summarise(
+      pickScenarios(["bare-koa", "stoat-cookie-untouched"]),
+      new Map([
+        ["bare-koa", [round(1000)]],
+        ["stoat-cookie-untouched", [round(1000, { non2xx: 1 })]],
+      ]),
+    );
+    const untouched = checkTargets(rows).find((r) => r.target.startsWith("Stoat cookie untouched"))!;
+    expect(untouched.verdict).to.equal("fail");
+    expect(untouched.measured).to.equal("1.00 (⚠ errors in stoat-cookie-untouched)");
   });
 
   it("renderTable: one row per scenario; a row with non-2xx or errors is marked, and pipes are escaped", () => {

@@ -33,13 +33,27 @@ describe("bench run (tiny, end to end)", function () {
     }
     expect(md).to.include("![ratios](latest.svg)");
     expect(md).not.to.include("⚠");
+    // The targets table: the one this run can judge has a verdict, the rest say they did not run.
+    for (const text of [stdout, md]) {
+      expect(text).to.include("| Target (issue 7) | This run | Verdict |");
+      expect(text).to.match(
+        /^\| Stoat cookie read\+write ≥ 0\.55 × bare Koa \| [\d.]+ \| (✅ pass|❌ fail) \|$/m,
+      );
+      expect(text).to.match(
+        /^\| Stoat redis read-only ≥ 0\.9 × bare Koa \+ Redis GET \| – \| – not run \|$/m,
+      );
+    }
   });
 
   it("writes latest.json with every round's numbers and latest.svg with a bar per scenario", () => {
     const json = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as {
       rows: Summary[];
       facts: { node: string };
+      targets: { target: string; verdict: string }[];
     };
+    expect(json.targets.filter((t) => t.verdict !== "not run").map((t) => t.target)).to.deep.equal([
+      "Stoat cookie read+write ≥ 0.55 × bare Koa",
+    ]);
     expect(json.facts.node).to.equal(process.version);
     expect(json.rows.map((r) => r.id)).to.deep.equal(["bare-koa", "stoat-cookie-rw"]);
     for (const row of json.rows) {
