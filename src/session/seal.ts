@@ -2,13 +2,13 @@ import {
   type Cipher,
   createCipheriv,
   createDecipheriv,
-  createHmac,
   pbkdf2Sync,
   randomBytes,
   timingSafeEqual,
 } from "node:crypto";
 import { BoundedCache } from "./bounded_cache.js";
 import type { SuspiciousReason } from "./events.js";
+import { HmacSha256 } from "./hmac.js";
 import { randomFillPooled } from "./random_pool.js";
 
 // Iron's `Fe26.2` seal (hapi/iron, iron-webcrypto), as iron-session 8 writes it:
@@ -22,7 +22,8 @@ import { randomFillPooled } from "./random_pool.js";
 // - unsealing caches derived keys by (secret, salt) in a bounded cache, and caches the result for a cookie
 //   value already verified, so the common request (the cookie we sent last time) does no crypto at all;
 // - sealing runs every seal through one AES-256-CBC stream (below) instead of a new cipher per seal: making
-//   a cipher costs OpenSSL 3 an algorithm fetch and a key expansion, the largest part of a seal.
+//   a cipher costs OpenSSL 3 an algorithm fetch and a key expansion, the largest part of a seal; and the MAC
+//   is HmacSha256 (hmac.ts), which allocates no native object for the garbage collector to free.
 //
 // The stream, and why it is as good as a fresh random IV. CBC needs each message's IV to be unpredictable to
 // anyone choosing plaintexts. A stream never finalised chains every message from the previous ciphertext
@@ -76,17 +77,20 @@ export class IronSealer {
   readonly #secrets: readonly string[];
   readonly #encSalt = randomBytes(32).toString("hex");
   readonly #macSalt = randomBytes(32).toString("hex");
-  readonly #macKey: Buffer;
+  /** The MAC of every seal this sealer writes (current secret, this process's MAC salt). */
+  readonly #mac: HmacSha256;
   /** The CBC stream every seal goes through (see the top of this file); padding is done here, never by final. */
   readonly #cbc: Cipher;
   readonly #keys = new BoundedCache<string, Buffer>(512);
+  /** MACs for verifying, by (secret, salt) as the keys are: a salt comes from the client, so bounded. */
+  readonly #macs = new BoundedCache<string, HmacSha256>(512);
   readonly #verified = new BoundedCache<string, Verified>(2048);
 
   /** @param secrets the current secret first, then old ones that may still unseal */
   constructor(secrets: readonly string[]) {
     if (secrets.length === 0) throw new TypeError("IronSealer needs at least one secret");
     this.#secrets = secrets;
-    this.#macKey = this.#key(0, this.#macSalt);
+    this.#mac = this.#macFor(0, this.#macSalt);
     this.#cbc = createCipheriv("aes-256-cbc", this.#key(0, this.#encSalt), randomBytes(BLOCK));
     this.#cbc.setAutoPadding(false);
   }
@@ -107,7 +111,7 @@ export class IronSealer {
     const iv = out.toString("base64url", 0, BLOCK);
     const encrypted = out.toString("base64url", BLOCK);
     const base = `${PREFIX}*${PASSWORD_ID}*${this.#encSalt}*${iv}*${encrypted}*${Math.floor(expiresAt)}`;
-    const mac = createHmac("sha256", this.#macKey).update(base).digest("base64url");
+    const mac = this.#mac.digest(base);
     const sealed = `${base}*${this.#macSalt}*${mac}${VERSION_SUFFIX}`;
     // The JSON, not `data`: the caller may change its object after sealing.
     this.#verified.set(cacheKey(sealed), {
@@ -162,9 +166,7 @@ export class IronSealer {
     const macBase = body.slice(0, body.length - macSalt.length - mac.length - 2);
     let index = -1;
     for (let i = 0; i < this.#secrets.length && index === -1; i++) {
-      const expected = Buffer.from(
-        createHmac("sha256", this.#key(i, macSalt)).update(macBase).digest("base64url"),
-      );
+      const expected = Buffer.from(this.#macFor(i, macSalt).digest(macBase));
       if (given.length === expected.length && timingSafeEqual(given, expected)) index = i;
     }
     if (index === -1) return { ok: false, reason: "mac" };
@@ -197,6 +199,16 @@ export class IronSealer {
       oldSecret: index > 0,
     });
     return { ok: true, data, expiresAt, oldSecret: index > 0 };
+  }
+
+  #macFor(secretIndex: number, salt: string): HmacSha256 {
+    const cacheKey = `${secretIndex}:${salt}`;
+    let mac = this.#macs.get(cacheKey);
+    if (!mac) {
+      mac = new HmacSha256(this.#key(secretIndex, salt));
+      this.#macs.set(cacheKey, mac);
+    }
+    return mac;
   }
 
   #key(secretIndex: number, salt: string): Buffer {
