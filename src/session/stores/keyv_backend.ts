@@ -104,7 +104,8 @@ export class KeyvBackend implements Backend {
   async #getVersioned(raw: RawAtomics, key: string): Promise<Versioned | undefined> {
     const stored = await this.#call("get", () => raw.get(key));
     if (stored === undefined) return undefined;
-    const data = await this.#unwrap(stored);
+    const plain = this.#plainEnvelope ? plainEnvelopeOf(stored) : undefined;
+    const data = plain ?? (await this.#unwrap(stored));
     if (typeof data?.expires === "number" && data.expires <= Date.now()) return undefined;
     const value = data?.value;
     if (typeof value !== "string") {
@@ -121,10 +122,6 @@ export class KeyvBackend implements Backend {
    * Keyv's per-string reviver and async layers; anything else goes through Keyv itself.
    */
   async #unwrap(stored: string): Promise<{ value?: unknown; expires?: unknown } | undefined> {
-    if (this.#plainEnvelope) {
-      const data = JSON.parse(stored) as { value?: unknown; expires?: unknown } | null;
-      if (typeof data?.value === "string" && !data.value.startsWith(":")) return data;
-    }
     return (await this.#keyv.deserializeData(stored)) as { value?: unknown; expires?: unknown } | undefined;
   }
 
@@ -255,6 +252,23 @@ export async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promi
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Keyv's `{ value, expires }` envelope read without Keyv, for the default serializer: a string value not
+ * starting with ":" is plain JSON, which JSON.parse reads without Keyv's per-string reviver and async layers.
+ * Undefined for anything else (Keyv reads that), synchronously: no promise on the usual path.
+ */
+function plainEnvelopeOf(stored: string): { value: string; expires?: unknown } | undefined {
+  let data: { value?: unknown; expires?: unknown } | null;
+  try {
+    data = JSON.parse(stored) as { value?: unknown; expires?: unknown } | null;
+  } catch {
+    return undefined;
+  }
+  return typeof data?.value === "string" && !data.value.startsWith(":")
+    ? (data as { value: string; expires?: unknown })
+    : undefined;
 }
 
 const envelope = (value: string, expires: number) =>
