@@ -72,7 +72,7 @@ async function run(): Promise<Summary[]> {
     // next, as a browser would, so no measurement pays for the (slow, on a database) session creation.
     const jars = new Map<string, string[]>();
     const measure = (s: Scenario, time: number) =>
-      load(servers.get(s.id)!.base, time, connections, jars.get(s.id));
+      load(servers.get(s.id)!.base, time, connections, jars.get(s.id), servers.get(s.id)!.child.pid);
     const prepare = async (s: Scenario) => {
       const server = await startServer(s.script, { ...env, ...s.env }, s.id, 60_000);
       servers.set(s.id, server);

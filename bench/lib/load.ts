@@ -3,6 +3,7 @@
 // cookies as a browser would (a Set-Cookie answer replaces the cookie of that name).
 
 import autocannon from "autocannon";
+import { cpuMicros } from "./cpu.js";
 
 export interface RoundResult {
   /** 2xx answers per second over the measured time: errors and other statuses never count as throughput. */
@@ -13,6 +14,8 @@ export interface RoundResult {
   non2xx: number;
   /** Connection errors, timeouts included. */
   errors: number;
+  /** The server's CPU time (user + system) per request, in µs, when it could be read (Linux). */
+  cpuUs?: number;
 }
 
 /** `cookie` (a Cookie header, "a=1; b=2") with the name=value of each `Set-Cookie` line put in. */
@@ -57,8 +60,10 @@ export async function load(
   seconds: number,
   connections: number,
   jars: string[] = [],
+  serverPid?: number,
 ): Promise<RoundResult> {
   let next = 0;
+  const cpuBefore = cpuMicros(serverPid);
   const result = await autocannon({
     url: `${base}/`,
     connections,
@@ -77,7 +82,13 @@ export async function load(
     },
   });
   const measured = (result.finish.getTime() - result.start.getTime()) / 1000;
+  const cpuAfter = cpuMicros(serverPid);
+  const cpu =
+    cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0
+      ? { cpuUs: (cpuAfter - cpuBefore) / result.requests.total }
+      : {};
   return {
+    ...cpu,
     rps: result["2xx"] / measured,
     p50: result.latency.p50,
     p99: result.latency.p99,

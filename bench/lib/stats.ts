@@ -13,6 +13,8 @@ export interface Summary {
   rps: number;
   p50: number;
   p99: number;
+  /** Median server CPU µs per request, when every round could read it. */
+  cpuUs?: number;
   /** Totals over the rounds: any of either flags the row. */
   non2xx: number;
   errors: number;
@@ -51,6 +53,7 @@ export function summarise(
         rps: median(rounds.map((r) => r.rps)),
         p50: median(rounds.map((r) => r.p50)),
         p99: median(rounds.map((r) => r.p99)),
+        ...(rounds.every((r) => r.cpuUs !== undefined) ? { cpuUs: median(rounds.map((r) => r.cpuUs!)) } : {}),
         non2xx: sum((r) => r.non2xx),
         errors: sum((r) => r.errors),
         ...(s.redisBaseline ? { redisBaseline: s.redisBaseline } : {}),

@@ -20,8 +20,8 @@ const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, "
 
 export function renderTable(rows: readonly Summary[]): string {
   const header = [
-    "| Scenario | req/s (median) | p50 ms | p99 ms | × bare Koa | × bare Redis handler | Problems |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    "| Scenario | req/s (median) | p50 ms | p99 ms | server CPU µs/req | × bare Koa | × bare Redis handler | Problems |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   ];
   const lines = rows.map((row) => {
     const rps = `${Math.round(row.rps)}${flagged(row) ? " ⚠" : ""}`;
@@ -31,6 +31,7 @@ export function renderTable(rows: readonly Summary[]): string {
       rps,
       fixed(row.p50, 1),
       fixed(row.p99, 1),
+      fixed(row.cpuUs, 0),
       fixed(row.vsKoa, 2),
       vsRedis,
       problems(row),

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { parseStatCpu } from "../../bench/lib/cpu.js";
 import { applySetCookies, type RoundResult } from "../../bench/lib/load.js";
 import { END, replaceBlock, START } from "../../bench/lib/readme.js";
 import { pickScenarios, SCENARIOS } from "../../bench/lib/scenarios.js";
@@ -93,6 +94,25 @@ describe("bench report", () => {
     expect(rows[1]!.vsKoa).to.equal(0.5);
   });
 
+  it("server CPU per request: the median over rounds, only when every round could read it", () => {
+    const rows = summarise(
+      pickScenarios(["bare-koa", "stoat-cookie-rw"]),
+      new Map([
+        ["bare-koa", [round(1000, { cpuUs: 30 }), round(1000, { cpuUs: 50 }), round(1000, { cpuUs: 20 })]],
+        ["stoat-cookie-rw", [round(500, { cpuUs: 60 }), round(500)]],
+      ]),
+    );
+    expect(rows[0]!.cpuUs).to.equal(30);
+    expect(rows[1]!.cpuUs).to.equal(undefined);
+  });
+
+  it("parseStatCpu: utime + stime in µs, counted from the last ')' of a /proc/<pid>/stat line", () => {
+    // Fields 14 and 15 (utime 250, stime 75 ticks of 10 ms); a command name with a space and a ')'.
+    const stat = "4242 (node a) b) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 75 0 0 20 0 11 0 555 0 0";
+    expect(parseStatCpu(stat)).to.equal(3_250_000);
+    expect(parseStatCpu("4242 (node) S 1")).to.equal(undefined);
+  });
+
   it("targets: each of issue 7's checks passes, fails or says it did not run, from the run's numbers", () => {
     // Ratios to bare Koa (2000 req/s): cookie rw 0.6, ro 0.8, untouched 0.96; peers below Stoat.
     const ids = [
@@ -146,16 +166,19 @@ describe("bench report", () => {
     const rows = summarise(
       scenarios,
       new Map([
-        ["bare-koa", [round(2000)]],
+        ["bare-koa", [round(2000, { cpuUs: 40.6 })]],
         ["stoat-cookie-rw", [round(1000, { non2xx: 2, errors: 1 })]],
       ]),
     );
     rows[1]!.label = "a | b";
     const lines = renderTable(rows).split("\n");
     expect(lines).to.have.length(4);
-    expect(lines[0]).to.match(/^\| Scenario \| req\/s \(median\) \| p50 ms \| p99 ms \| × bare Koa/);
-    expect(lines[2]).to.equal("| bare Koa | 2000 | 2.0 | 20.0 | 1.00 |  |  |");
-    expect(lines[3]).to.equal("| a \\| b | 1000 ⚠ | 1.0 | 10.0 | 0.50 |  | ⚠ 2 non-2xx, 1 errors |");
+    expect(lines[0]).to.match(
+      /^\| Scenario \| req\/s \(median\) \| p50 ms \| p99 ms \| server CPU µs\/req \| × bare Koa/,
+    );
+    expect(lines[2]).to.equal("| bare Koa | 2000 | 2.0 | 20.0 | 41 | 1.00 |  |  |");
+    // No CPU reading in a round (not Linux): a dash, never a made-up number.
+    expect(lines[3]).to.equal("| a \\| b | 1000 ⚠ | 1.0 | 10.0 | – | 0.50 |  | ⚠ 2 non-2xx, 1 errors |");
   });
 
   it("renderChart: one bar per scenario, widths in proportion to the ratios, labels escaped, well-formed", () => {
