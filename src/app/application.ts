@@ -154,7 +154,7 @@ export class Application {
 
   #middleware(entry: MiddlewareEntry): Middleware {
     if (typeof entry === "function") return entry;
-    if (entry === "bodyParser") return bodyParser();
+    if (entry === "bodyParser") return bodyParserFor(BODY_METHODS);
     if (entry === "flash") return flashMiddleware();
     return sessionMiddleware(
       this.#store!,
@@ -173,6 +173,20 @@ function logRequests(listener: RequestListener, log: (line: string) => void): Re
       log(`${req.method} ${path} ${res.statusCode} ${(performance.now() - start).toFixed(1)}ms`);
     });
     return listener(req, res);
+  };
+}
+
+/** The methods @koa/bodyparser parses by default (its `parsedMethods`). */
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+/**
+ * @koa/bodyparser, called only for the methods it parses: for any other request it would only check the
+ * method and call next, behind an async layer (a promise) of its own, on every GET.
+ */
+function bodyParserFor(methods: ReadonlySet<string>): Middleware {
+  const parse = bodyParser({ parsedMethods: [...methods] });
+  return function bodyParserMiddleware(ctx, next) {
+    return methods.has(ctx.method) ? parse(ctx, next) : next();
   };
 }
 

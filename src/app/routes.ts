@@ -153,7 +153,8 @@ function isAction(handler: HandlerClass, name: string): boolean {
   return false;
 }
 
-async function dispatch(ctx: Context, handler: HandlerClass, action: string): Promise<void> {
+/** Runs the action on a new handler; its promise (if async) goes to Koa as is, with no wrapper of our own. */
+function dispatch(ctx: Context, handler: HandlerClass, action: string): unknown {
   const instance = new handler(ctx) as unknown as Record<string, () => unknown>;
-  await instance[action]!();
+  return instance[action]!();
 }
