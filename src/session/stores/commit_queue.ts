@@ -12,18 +12,39 @@ export class CommitQueue {
    * The usual commit has no other commit of its session in flight: then it costs one Map lookup and no
    * promise of the queue's own (this runs on every write of a server-side session).
    */
-  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const waiting = this.#busy.get(key);
-    if (waiting) await new Promise<void>((wake) => waiting.push(wake));
-    else this.#busy.set(key, []);
+    if (waiting) return new Promise<void>((wake) => waiting.push(wake)).then(() => this.#start(key, task));
+    this.#busy.set(key, []);
+    return this.#start(key, task);
+  }
+
+  /** Runs `task` holding `key`, and passes the key on when it settles (one `then`, no async wrapper). */
+  #start<T>(key: string, task: () => Promise<T>): Promise<T> {
+    let running: Promise<T>;
     try {
-      return await task();
-    } finally {
-      // Hand the key straight to the next task (it stays busy), or free it.
-      const next = this.#busy.get(key)!.shift();
-      if (next) next();
-      else this.#busy.delete(key);
+      running = task();
+    } catch (error) {
+      this.#release(key);
+      return Promise.reject(error);
     }
+    return running.then(
+      (value) => {
+        this.#release(key);
+        return value;
+      },
+      (error: unknown) => {
+        this.#release(key);
+        throw error;
+      },
+    );
+  }
+
+  /** Hands the key straight to the next task (it stays busy), or frees it. */
+  #release(key: string): void {
+    const next = this.#busy.get(key)!.shift();
+    if (next) next();
+    else this.#busy.delete(key);
   }
 
   /** Keys with a task running or waiting: for specs (an idle queue holds nothing). */

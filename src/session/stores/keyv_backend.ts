@@ -37,7 +37,8 @@ export interface KeyvBackendOptions {
 }
 
 export interface RawAtomics {
-  get(key: string): Promise<string | undefined>;
+  /** The raw stored string; null or undefined when there is none (node-redis answers null). */
+  get(key: string): Promise<string | null | undefined>;
   compareAndSet(key: string, expected: string, next: string, ttlMs: number): Promise<boolean>;
   compareAndMove(from: string, expected: string, to: string, next: string, ttlMs: number): Promise<boolean>;
 }
@@ -85,27 +86,53 @@ export class KeyvBackend implements Backend {
     this.#plainEnvelope = raw !== undefined && writesPlainEnvelope(keyv);
     if (raw) {
       this.getVersioned = (key) => this.#getVersioned(raw, key);
-      this.compareAndSet = async (key, expected, next, ttlMs) => {
-        this.#checkSize(next);
-        const stored = await this.#serialize(next, ttlMs);
-        return this.#call("compare-and-set", () =>
-          raw.compareAndSet(key, expected, stored, this.#ttl(ttlMs)),
+      this.compareAndSet = (key, expected, next, ttlMs) =>
+        this.#withStored(next, ttlMs, true, (stored) =>
+          this.#call("compare-and-set", () => raw.compareAndSet(key, expected, stored, this.#ttl(ttlMs))),
         );
-      };
-      this.compareAndMove = async (from, expected, to, next, ttlMs) => {
-        const stored = await this.#serialize(next, ttlMs);
-        return this.#call("compare-and-move", () =>
-          raw.compareAndMove(from, expected, to, stored, this.#ttl(ttlMs)),
+      this.compareAndMove = (from, expected, to, next, ttlMs) =>
+        this.#withStored(next, ttlMs, false, (stored) =>
+          this.#call("compare-and-move", () =>
+            raw.compareAndMove(from, expected, to, stored, this.#ttl(ttlMs)),
+          ),
         );
-      };
     }
   }
 
-  async #getVersioned(raw: RawAtomics, key: string): Promise<Versioned | undefined> {
-    const stored = await this.#call("get", () => raw.get(key));
-    if (stored === undefined) return undefined;
-    const plain = this.#plainEnvelope ? plainEnvelopeOf(stored) : undefined;
-    const data = plain ?? (await this.#unwrap(stored));
+  /**
+   * `write(stored)` with `value` in Keyv's envelope: at once for the plain envelope (no promise of its own),
+   * after Keyv's serializer otherwise. Every failure, a size check's included, is a rejection.
+   */
+  #withStored<T>(
+    value: string,
+    ttlMs: number,
+    checkSize: boolean,
+    write: (stored: string) => Promise<T>,
+  ): Promise<T> {
+    try {
+      if (checkSize) this.#checkSize(value);
+      const plain = this.#plainSerialized(value, ttlMs);
+      return plain !== undefined ? write(plain) : this.#serialize(value, ttlMs).then(write);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** One `then` on the read, and no promise of its own for the usual (plain envelope) value. */
+  #getVersioned(raw: RawAtomics, key: string): Promise<Versioned | undefined> {
+    return this.#call("get", () => raw.get(key)).then((stored) => {
+      if (stored === undefined || stored === null) return undefined;
+      const plain = this.#plainEnvelope ? plainEnvelopeOf(stored) : undefined;
+      return plain
+        ? this.#versioned(stored, plain)
+        : this.#unwrap(stored).then((data) => this.#versioned(stored, data));
+    });
+  }
+
+  #versioned(
+    stored: string,
+    data: { value?: unknown; expires?: unknown } | undefined,
+  ): Versioned | undefined {
     if (typeof data?.expires === "number" && data.expires <= Date.now()) return undefined;
     const value = data?.value;
     if (typeof value !== "string") {
@@ -125,12 +152,19 @@ export class KeyvBackend implements Backend {
     return (await this.#keyv.deserializeData(stored)) as { value?: unknown; expires?: unknown } | undefined;
   }
 
+  /**
+   * The envelope for `value` when Keyv's default serializer is in use: byte for byte what it writes for such
+   * a value (checked in the constructor), with no promise. Undefined when Keyv must serialize it.
+   */
+  #plainSerialized(value: string, ttlMs: number): string | undefined {
+    if (!this.#plainEnvelope || typeof value !== "string" || value.startsWith(":")) return undefined;
+    return envelope(value, Date.now() + this.#ttl(ttlMs));
+  }
+
   /** What Keyv#set would store for `value` (its `{ value, expires }` envelope), so Keyv#get reads it back. */
   async #serialize(value: string, ttlMs: number): Promise<string> {
     if (typeof value !== "string") throw new TypeError("a backend stores strings only");
     const expires = Date.now() + this.#ttl(ttlMs);
-    // Byte for byte what the default serializer writes for such a value (checked in the constructor).
-    if (this.#plainEnvelope && !value.startsWith(":")) return envelope(value, expires);
     const stored: unknown = await this.#keyv.serializeData({ value, expires });
     if (typeof stored !== "string") throw new TypeError("the Keyv serializer did not produce a string");
     return stored;
@@ -208,15 +242,20 @@ export class KeyvBackend implements Backend {
     }
   }
 
-  async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new SessionStoreUnavailableError(`session backend "${this.name}" is closed`);
-    try {
-      const result = await this.#deadlines.run(run);
-      if (this.#reported.length > 0) this.#reported = [];
-      return result;
-    } catch (error) {
-      throw this.#failure(operation, error);
+  /** `run()` bounded in time, its failure named; one `then` (an async wrapper would be two promises). */
+  #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(new SessionStoreUnavailableError(`session backend "${this.name}" is closed`));
     }
+    return this.#deadlines.run(run).then(
+      (result) => {
+        if (this.#reported.length > 0) this.#reported = [];
+        return result;
+      },
+      (error: unknown) => {
+        throw this.#failure(operation, error);
+      },
+    );
   }
 
   #failure(operation: string, error: unknown): SessionStoreUnavailableError {

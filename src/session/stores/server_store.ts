@@ -57,15 +57,16 @@ export class ServerStore implements SessionStore {
   /** The backend can compare-and-set (decided once: a backend's methods do not come and go). */
   readonly #cas: boolean;
 
-  async load(cookieValue: string, now: number): Promise<LoadResult> {
-    if (!isWellFormedId(cookieValue)) return { rejected: "malformed" };
+  load(cookieValue: string, now: number): Promise<LoadResult> {
+    if (!isWellFormedId(cookieValue)) return Promise.resolve({ rejected: "malformed" });
     const key = privateId(cookieValue);
     if (channels.read.hasSubscribers) channels.read.publish({ sid: key, store: this.name });
-    const stored = await this.#fetch(key);
-    if (stored === undefined) return undefined; // strict: an unknown id is answered with a fresh one
-    const opened = this.#sealer.open(stored.value, now);
-    if ("record" in opened) this.#read.set(opened.record, snapshotOf(stored.version, opened.record));
-    return opened;
+    return this.#fetch(key).then((stored) => {
+      if (stored === undefined) return undefined; // strict: an unknown id is answered with a fresh one
+      const opened = this.#sealer.open(stored.value, now);
+      if ("record" in opened) this.#read.set(opened.record, snapshotOf(stored.version, opened.record));
+      return opened;
+    });
   }
 
   async save(
@@ -203,11 +204,12 @@ export class ServerStore implements SessionStore {
     return stored && live ? { version: stored.version, record: live.record } : undefined;
   }
 
-  async #fetch(key: string): Promise<{ value: string; version: string } | undefined> {
+  #fetch(key: string): Promise<{ value: string; version: string } | undefined> {
     const backend = this.#backend;
     if (this.#cas) return this.#call("read", backend.getVersioned!(key));
-    const value = await this.#call("read", backend.get(key));
-    return value === undefined ? undefined : { value, version: value };
+    return this.#call("read", backend.get(key)).then((value) =>
+      value === undefined ? undefined : { value, version: value },
+    );
   }
 
   #expiryOf(merged: SessionRecord, mine: SessionRecord, expiresAt: number, now: number): number {
@@ -221,16 +223,16 @@ export class ServerStore implements SessionStore {
    * failure that is not already a SessionError becomes SessionStoreUnavailableError, so the middleware
    * answers 503.
    */
-  async #call<T>(what: string, operation: Promise<T>): Promise<T> {
-    try {
-      return await operation;
-    } catch (err) {
+  #call<T>(what: string, operation: Promise<T>): Promise<T> {
+    // A rejection handler, not an async wrapper: every store call is on the request path, and an async
+    // function with an await is two promises where this is one.
+    return operation.then(undefined, (err: unknown) => {
       if (err instanceof SessionError) throw err;
       throw new SessionStoreUnavailableError(
         `session store "${this.name}" failed to ${what}: ${err instanceof Error ? err.message : String(err)}`,
         { cause: err },
       );
-    }
+    });
   }
 }
 

@@ -49,21 +49,15 @@ const TAKE_SCRIPT =
   "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end return 0";
 
 /** EVALSHA, falling back to EVAL (which also loads the script) when the server does not have it cached. */
-async function runScript(
-  client: RedisClient,
-  script: string,
-  keys: string[],
-  args: string[],
-): Promise<boolean> {
-  const sha = scriptSha(script);
-  let result: unknown;
-  try {
-    result = await client.evalSha(sha, { keys, arguments: args });
-  } catch (error) {
-    if (!String((error as Error)?.message).includes("NOSCRIPT")) throw error;
-    result = await client.eval(script, { keys, arguments: args });
-  }
-  return result === 1;
+function runScript(client: RedisClient, script: string, keys: string[], args: string[]): Promise<boolean> {
+  const options = { keys, arguments: args };
+  return client.evalSha(scriptSha(script), options).then(
+    (result) => result === 1,
+    (error: unknown) => {
+      if (!String((error as Error)?.message).includes("NOSCRIPT")) throw error;
+      return client.eval(script, options).then((result) => result === 1);
+    },
+  );
 }
 
 const shas = new Map<string, string>();
@@ -152,13 +146,16 @@ export async function openRedis(options: AdapterOptions): Promise<Backend> {
       get: cluster
         ? async (key) => {
             await open();
-            return (await client.get(redisKey(key))) ?? undefined;
+            return client.get(redisKey(key));
           }
-        : async (key) => (await client.get(redisKey(key))) ?? undefined,
-      compareAndSet: async (key, expected, next, ttlMs) => {
-        if (cluster) await open();
-        return runScript(client, CAS_SCRIPT, [redisKey(key)], [expected, next, String(ttlMs)]);
-      },
+        : (key) => client.get(redisKey(key)),
+      compareAndSet: cluster
+        ? async (key, expected, next, ttlMs) => {
+            await open();
+            return runScript(client, CAS_SCRIPT, [redisKey(key)], [expected, next, String(ttlMs)]);
+          }
+        : (key, expected, next, ttlMs) =>
+            runScript(client, CAS_SCRIPT, [redisKey(key)], [expected, next, String(ttlMs)]),
       compareAndMove: cluster
         ? async (from, expected, to, next, ttlMs) => {
             await open();
