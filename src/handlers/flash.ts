@@ -1,7 +1,11 @@
 import type { Context, Middleware } from "koa";
 import { InvalidSessionValueError, SessionNotEnabledError } from "../session/errors.js";
+import { beforeSessionCommit } from "../session/middleware.js";
 import { internals } from "../session/session.js";
 
+/** Set by the flash middleware on each request it sees. */
+const kEnabled = Symbol("stoat.flash.enabled");
+/** This request's Flash, made on first use. */
 const kFlash = Symbol("stoat.flash");
 
 declare module "koa" {
@@ -87,30 +91,35 @@ function checked(key: unknown, message: unknown): string {
   return message;
 }
 
-/** The `flash` middleware; it sits inside `session` and writes the flash back before the session commits. */
+/**
+ * The `flash` middleware; it sits inside `session`. It only marks the request: a Flash is made when a handler
+ * first uses `this.flash`, and writes itself back when the session commits (beforeSessionCommit), so a
+ * request that never looks at the flash pays for no async layer around it.
+ */
 export function flashMiddleware(): Middleware {
-  return async function flash(ctx, next) {
-    let flash: Flash | undefined;
-    (ctx as unknown as Record<symbol, () => Flash>)[kFlash] = () => {
-      flash ??= new Flash(ctx);
-      return flash;
-    };
-    await next();
-    flash?.commit();
+  return function flash(ctx, next) {
+    (ctx as unknown as Record<symbol, boolean>)[kEnabled] = true;
+    return next();
   };
 }
 
 export function defineFlashAccessor(context: object): void {
   Object.defineProperty(context, "flash", {
     configurable: true,
-    get(this: Record<symbol, (() => Flash) | undefined>) {
-      const flash = this[kFlash];
-      if (!flash) {
+    get(this: Context & Record<symbol, unknown>) {
+      if (this[kEnabled] !== true) {
         throw new SessionNotEnabledError(
           'the flash is not enabled: add "flash" (after "session") to config.middleware',
         );
       }
-      return flash();
+      let flash = this[kFlash] as Flash | undefined;
+      if (!flash) {
+        const made = new Flash(this);
+        beforeSessionCommit(this, () => made.commit());
+        this[kFlash] = made;
+        flash = made;
+      }
+      return flash;
     },
   });
 }

@@ -35,6 +35,8 @@ class RequestSession {
   /** Server-side stores: what preload() found, or why it failed. */
   #preloaded: LoadResult;
   #preloadError: unknown;
+  /** Run first when the request commits (the flash writes itself back into the session). */
+  #beforeCommit: (() => void)[] | undefined;
 
   constructor(
     ctx: Context,
@@ -122,7 +124,13 @@ class RequestSession {
    * |   at least touchAfter           |                                                         |
    * | unchanged otherwise             | nothing                                                 |
    */
+  /** `hook` runs when this request commits, before the decision (not when downstream threw). */
+  beforeCommit(hook: () => void): void {
+    (this.#beforeCommit ??= []).push(hook);
+  }
+
   commit(): Promise<void> | undefined {
+    if (this.#beforeCommit) for (const hook of this.#beforeCommit) hook();
     const session = this.#session;
     // Most requests never touch the session: no promise for them (this runs on every request).
     if (!session?.accessed) return undefined;
@@ -199,6 +207,16 @@ export function sessionMiddleware(
     const committing = request.commit();
     if (committing) await committing;
   };
+}
+
+/**
+ * Runs `hook` when this request's session commits, first (the flash middleware's write-back: no async layer
+ * of its own around every request). Throws SessionNotEnabledError without the session middleware.
+ */
+export function beforeSessionCommit(ctx: Context, hook: () => void): void {
+  const request = (ctx as unknown as Record<symbol, RequestSession | undefined>)[kRequestSession];
+  if (!request) throw new SessionNotEnabledError('the flash needs "session" in config.middleware');
+  request.beforeCommit(hook);
 }
 
 /** Defines `ctx.session` on a Koa app's context prototype: a getter, memoised per request (Koa style). */
