@@ -219,11 +219,12 @@ function checkMiddleware(entries: readonly MiddlewareEntry[]): string[] {
   return names;
 }
 
-/** A store that cannot be reached answers 503 with Retry-After: the client may try again, nothing is lost. */
-const storeErrors: Middleware = async function storeErrors(ctx, next) {
-  try {
-    await next();
-  } catch (err) {
+/**
+ * A store that cannot be reached answers 503 with Retry-After: the client may try again, nothing is lost.
+ * A rejection handler on downstream's promise rather than an async function: it wraps every request.
+ */
+const storeErrors: Middleware = function storeErrors(ctx, next) {
+  return next().then(undefined, (err: unknown) => {
     if (!(err instanceof SessionStoreUnavailableError)) throw err;
     ctx.app.emit("error", err, ctx); // loud: Koa logs it unless the app listens for errors itself
     // Whatever the handler set (a Location, a cookie) describes a success that did not happen.
@@ -232,5 +233,5 @@ const storeErrors: Middleware = async function storeErrors(ctx, next) {
     ctx.set("Retry-After", String(err.retryAfter));
     ctx.type = "text/plain; charset=utf-8";
     ctx.body = "Service Unavailable: the session store cannot be reached, try again shortly\n";
-  }
+  });
 };
