@@ -21,6 +21,9 @@ export interface SessionInternals {
   ensureId(): string | undefined;
 }
 
+/** The changes of a session that changed no key (shared, never written to). */
+const NO_CHANGES: ReadonlyMap<string, string | undefined> = new Map();
+
 /** Friend access for the middleware and the flash, assigned in Session's static block. */
 export let internals: (session: Session) => SessionInternals;
 
@@ -38,7 +41,7 @@ export class Session implements Iterable<[string, string]> {
   #flushed = false;
   #id: string | undefined;
   /** Keys this request set (value) or deleted (undefined), after `clear()` if #cleared. */
-  readonly #changes = new Map<string, string | undefined>();
+  #changes: Map<string, string | undefined> | undefined; // made by the first change: most sessions only read
   #cleared = false;
   readonly #now: () => number;
   readonly #newId: (() => string) | undefined;
@@ -73,7 +76,7 @@ export class Session implements Iterable<[string, string]> {
         this.#session.#modified = true;
       }
       get changes() {
-        return { data: this.#session.#changes, cleared: this.#session.#cleared };
+        return { data: this.#session.#changes ?? NO_CHANGES, cleared: this.#session.#cleared };
       }
       setId(id: string) {
         this.#session.#id = id;
@@ -146,7 +149,7 @@ export class Session implements Iterable<[string, string]> {
     const data = this.#data.data;
     if (data.get(key) !== value) {
       data.set(key, value);
-      this.#changes.set(key, value);
+      (this.#changes ??= new Map()).set(key, value);
       this.#changed();
     }
     return this;
@@ -158,7 +161,7 @@ export class Session implements Iterable<[string, string]> {
     const old = data.get(key);
     if (old !== undefined) {
       data.delete(key);
-      this.#changes.set(key, undefined);
+      (this.#changes ??= new Map()).set(key, undefined);
       this.#changed();
     }
     return old;
@@ -204,7 +207,7 @@ export class Session implements Iterable<[string, string]> {
     const data = this.#data.data;
     if (data.size === 0) return;
     data.clear();
-    this.#changes.clear();
+    this.#changes?.clear();
     this.#cleared = true;
     this.#changed();
   }
