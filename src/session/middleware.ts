@@ -126,7 +126,8 @@ class RequestSession {
    */
   /** `hook` runs when this request commits, before the decision (not when downstream threw). */
   beforeCommit(hook: () => void): void {
-    (this.#beforeCommit ??= []).push(hook);
+    if (this.#beforeCommit === undefined) this.#beforeCommit = [];
+    this.#beforeCommit.push(hook);
   }
 
   commit(): Promise<void> | undefined {

@@ -149,8 +149,7 @@ export class Session implements Iterable<[string, string]> {
     const data = this.#data.data;
     if (data.get(key) !== value) {
       data.set(key, value);
-      (this.#changes ??= new Map()).set(key, value);
-      this.#changed();
+      this.#noteChange(key, value);
     }
     return this;
   }
@@ -161,8 +160,7 @@ export class Session implements Iterable<[string, string]> {
     const old = data.get(key);
     if (old !== undefined) {
       data.delete(key);
-      (this.#changes ??= new Map()).set(key, undefined);
-      this.#changed();
+      this.#noteChange(key, undefined);
     }
     return old;
   }
@@ -256,6 +254,13 @@ export class Session implements Iterable<[string, string]> {
     const record = this.#data;
     record.browserSession = true;
     record.maxAge = undefined;
+    this.#changed();
+  }
+
+  /** Notes `key`'s new value (undefined: deleted) for merging stores, and marks the change. */
+  #noteChange(key: string, value: string | undefined): void {
+    if (this.#changes === undefined) this.#changes = new Map();
+    this.#changes.set(key, value);
     this.#changed();
   }
 
