@@ -110,6 +110,12 @@ class RequestSession {
     return result.record;
   }
 
+  /** `hook` runs when this request commits, before the decision (not when downstream threw). */
+  beforeCommit(hook: () => void): void {
+    if (this.#beforeCommit === undefined) this.#beforeCommit = [];
+    this.#beforeCommit.push(hook);
+  }
+
   /**
    * The commit decision table (Rack, Django, AdonisJS):
    * | session                         | does                                                    |
@@ -124,12 +130,6 @@ class RequestSession {
    * |   at least touchAfter           |                                                         |
    * | unchanged otherwise             | nothing                                                 |
    */
-  /** `hook` runs when this request commits, before the decision (not when downstream threw). */
-  beforeCommit(hook: () => void): void {
-    if (this.#beforeCommit === undefined) this.#beforeCommit = [];
-    this.#beforeCommit.push(hook);
-  }
-
   commit(): Promise<void> | undefined {
     if (this.#beforeCommit) for (const hook of this.#beforeCommit) hook();
     const session = this.#session;

@@ -143,11 +143,7 @@ export class KeyvBackend implements Backend {
     return { value, version: stored };
   }
 
-  /**
-   * Keyv's `{ value, expires }` envelope, read. With Keyv's default serializer (what the redis adapter's Keyv
-   * has) a string value not starting with ":" is stored as plain JSON, which JSON.parse reads without
-   * Keyv's per-string reviver and async layers; anything else goes through Keyv itself.
-   */
+  /** Keyv's `{ value, expires }` envelope read by Keyv itself (a custom serializer, or a ":"-prefixed value). */
   async #unwrap(stored: string): Promise<{ value?: unknown; expires?: unknown } | undefined> {
     return (await this.#keyv.deserializeData(stored)) as { value?: unknown; expires?: unknown } | undefined;
   }
