@@ -37,6 +37,17 @@ describe("BoundedCache", () => {
     expect(cache.get(992)).to.equal(undefined);
   });
 
+  it("getOrSet makes a missing value once, keeps it, and evicts like set", () => {
+    const cache = new BoundedCache<string, number>(2);
+    let made = 0;
+    const make = () => ++made;
+    expect(cache.getOrSet("a", make)).to.equal(1);
+    expect(cache.getOrSet("a", make)).to.equal(1); // kept: not made again
+    expect(cache.getOrSet("b", make)).to.equal(2);
+    expect(cache.getOrSet("c", make)).to.equal(3); // a, the oldest, goes
+    expect([cache.get("a"), cache.size, made]).to.deep.equal([undefined, 2, 3]);
+  });
+
   it("works with a max of 1 and refuses a max below 1 or not whole", () => {
     const cache = new BoundedCache<string, string>(1);
     cache.set("a", "x");

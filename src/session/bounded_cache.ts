@@ -33,6 +33,16 @@ export class BoundedCache<K, V> {
     this.#slot = (this.#slot + 1) % this.#max;
   }
 
+  /** The value under `key`, made by `make` (and kept) when there is none. */
+  getOrSet(key: K, make: () => V): V {
+    let value = this.#entries.get(key);
+    if (value === undefined) {
+      value = make();
+      this.set(key, value);
+    }
+    return value;
+  }
+
   get size(): number {
     return this.#entries.size;
   }

@@ -81,8 +81,9 @@ export class IronSealer {
   readonly #mac: HmacSha256;
   /** The CBC stream every seal goes through (see the top of this file); padding is done here, never by final. */
   readonly #cbc: Cipher;
+  /** Encryption keys by (secret, salt): a salt comes from the client, so bounded. */
   readonly #keys = new BoundedCache<string, Buffer>(512);
-  /** MACs for verifying, by (secret, salt) as the keys are: a salt comes from the client, so bounded. */
+  /** MACs by (secret, salt), bounded for the same reason. */
   readonly #macs = new BoundedCache<string, HmacSha256>(512);
   readonly #verified = new BoundedCache<string, Verified>(2048);
 
@@ -201,24 +202,22 @@ export class IronSealer {
     return { ok: true, data, expiresAt, oldSecret: index > 0 };
   }
 
+  /** The MAC under (secret, salt), its pads kept instead of the key (the key itself is used for nothing else). */
   #macFor(secretIndex: number, salt: string): HmacSha256 {
-    const cacheKey = `${secretIndex}:${salt}`;
-    let mac = this.#macs.get(cacheKey);
-    if (!mac) {
-      mac = new HmacSha256(this.#key(secretIndex, salt));
-      this.#macs.set(cacheKey, mac);
-    }
-    return mac;
+    return this.#macs.getOrSet(
+      `${secretIndex}:${salt}`,
+      () => new HmacSha256(this.#derive(secretIndex, salt)),
+    );
   }
 
+  /** The encryption key under (secret, salt). */
   #key(secretIndex: number, salt: string): Buffer {
-    const cacheKey = `${secretIndex}:${salt}`;
-    let key = this.#keys.get(cacheKey);
-    if (!key) {
-      key = pbkdf2Sync(this.#secrets[secretIndex]!, salt, 1, 32, "sha1");
-      this.#keys.set(cacheKey, key);
-    }
-    return key;
+    return this.#keys.getOrSet(`${secretIndex}:${salt}`, () => this.#derive(secretIndex, salt));
+  }
+
+  /** Iron's key derivation: PBKDF2-SHA1, one iteration, 32 bytes. */
+  #derive(secretIndex: number, salt: string): Buffer {
+    return pbkdf2Sync(this.#secrets[secretIndex]!, salt, 1, 32, "sha1");
   }
 }
 

@@ -119,6 +119,15 @@ export async function openRedis(options: AdapterOptions): Promise<Backend> {
   });
   // A single-node client is open from connect() on and reconnects by itself; a cluster connects on demand.
   const open = cluster ? clusterOpener(client) : () => Promise.resolve();
+  // A cluster's calls wait for its discovery; a single client's go straight to it, without a hop through
+  // open() (an extra promise and microtask per call on the request path).
+  const whenOpen = <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    cluster
+      ? async (...args: A): Promise<R> => {
+          await open();
+          return call(...args);
+        }
+      : call;
   if (cluster) {
     adapter.getClient = async () => {
       await open();
@@ -141,28 +150,16 @@ export async function openRedis(options: AdapterOptions): Promise<Backend> {
       if (client.isOpen) client.destroy();
     },
     raw: {
-      // A single client is open from connect() on: its calls go straight to it, without a hop through
-      // open() (an extra promise and microtask per call on the request path).
-      get: cluster
-        ? async (key) => {
-            await open();
-            return client.get(redisKey(key));
-          }
-        : (key) => client.get(redisKey(key)),
-      compareAndSet: cluster
-        ? async (key, expected, next, ttlMs) => {
-            await open();
-            return runScript(client, CAS_SCRIPT, [redisKey(key)], [expected, next, String(ttlMs)]);
-          }
-        : (key, expected, next, ttlMs) =>
-            runScript(client, CAS_SCRIPT, [redisKey(key)], [expected, next, String(ttlMs)]),
+      get: whenOpen((key) => client.get(redisKey(key))),
+      compareAndSet: whenOpen((key, expected, next, ttlMs) =>
+        runScript(client, CAS_SCRIPT, [redisKey(key)], [expected, next, String(ttlMs)]),
+      ),
       compareAndMove: cluster
-        ? async (from, expected, to, next, ttlMs) => {
-            await open();
+        ? whenOpen(async (from, expected, to, next, ttlMs) => {
             if (!(await runScript(client, TAKE_SCRIPT, [redisKey(from)], [expected]))) return false;
             await client.set(redisKey(to), next, { expiration: { type: "PX", value: ttlMs } });
             return true;
-          }
+          })
         : (from, expected, to, next, ttlMs) =>
             runScript(client, MOVE_SCRIPT, [redisKey(from), redisKey(to)], [expected, next, String(ttlMs)]),
     },
