@@ -12,6 +12,10 @@ class Probe extends Handler {
   async read() {
     this.json({ a: this.session.get("a") ?? null, keys: [...this.session.keys()] });
   }
+  async readVaried() {
+    this.ctx.set("Vary", "Accept-Encoding");
+    this.json({ a: this.session.get("a") ?? null });
+  }
   async write() {
     this.session.set("a", this.params.a ?? "1");
     this.json({ ok: true });
@@ -92,6 +96,12 @@ describe("session middleware: the commit decision table", () => {
     expect(res.body).to.deep.equal({ a: null, keys: [] });
     expect(res.headers.vary).to.equal("Cookie");
     expect(res.headers["set-cookie"]).to.equal(undefined);
+  });
+
+  it("read with a Vary of the handler's own: Cookie is added to it, not put in its place", async () => {
+    const { http } = setup();
+    const res = await http.get("/readVaried");
+    expect(res.headers.vary).to.equal("Accept-Encoding, Cookie");
   });
 
   it("read, unchanged, within touchAfter: no Set-Cookie", async () => {

@@ -7,7 +7,7 @@ import { expiryOf, pastAbsoluteTimeout } from "./expiry.js";
 import { newSessionId } from "./ids.js";
 import type { ResolvedSessionOptions } from "./options.js";
 import { emptyRecord, isEmptyRecord, type SessionRecord } from "./record.js";
-import { internals, Session } from "./session.js";
+import { internals, Session, type SessionInternals } from "./session.js";
 import { commitQueueOf } from "./stores/commit_queue.js";
 import type { Loaded, LoadResult, SessionStore } from "./stores/store.js";
 
@@ -136,19 +136,26 @@ class RequestSession {
     // Most requests never touch the session: no promise for them (this runs on every request).
     if (!session?.accessed) return undefined;
     const ctx = this.#ctx;
-    ctx.vary("Cookie");
+    // Most responses have no Vary yet: set it outright, merging through Koa's vary() only when there is one.
+    const res = ctx.res;
+    if (!res.headersSent) {
+      if (res.getHeader("Vary") === undefined) res.setHeader("Vary", "Cookie");
+      else ctx.vary("Cookie");
+    }
     if (ctx.status >= 500) return undefined;
     // One session's commits in this process take turns (stores/commit_queue.ts); other processes race by CAS.
     if (this.#loaded && this.#store.usesIds) {
-      return commitQueueOf(this.#store).run(this.#incoming!, () => this.#commit(session));
+      return commitQueueOf(this.#store).run(this.#incoming!, () => Promise.resolve(this.#commit(session)));
     }
     return this.#commit(session);
   }
 
-  async #commit(session: Session): Promise<void> {
-    const ctx = this.#ctx;
+  /**
+   * Persists per the table above. Synchronous as far as the store is (the cookie store seals in place): a
+   * promise only where a store answers with one, so a cookie write makes no async layer of its own.
+   */
+  #commit(session: Session): Promise<void> | undefined {
     const state = internals(session);
-    const record = state.record;
     // cycleKey() on a store that moves records itself: no separate destroy (the move is its own guard).
     // After flush() there is nothing to move: the old record is destroyed and the data is a new session.
     const move =
@@ -156,16 +163,26 @@ class RequestSession {
       !state.flushed &&
       this.#loaded !== undefined &&
       this.#store.movesOnCycle === true &&
-      !isEmptyRecord(record);
+      !isEmptyRecord(state.record);
     // flush() may come before anything was read: the record it ends is the one the cookie names.
     if ((state.flushed && this.#incoming !== undefined) || (state.cycled && this.#loaded && !move)) {
-      await this.#store.destroy(this.#incoming!);
+      return after(this.#store.destroy(this.#incoming!), () => this.#persist(session, state, move));
     }
+    return this.#persist(session, state, move);
+  }
+
+  #persist(session: Session, state: SessionInternals, move: boolean): Promise<void> | undefined {
+    const ctx = this.#ctx;
+    const record = state.record;
     if (isEmptyRecord(record)) {
       // Emptied: the record goes too (unless flush already took it), so a copied cookie is worth nothing.
-      if (this.#loaded && !state.flushed && !state.cycled) await this.#store.destroy(this.#incoming!);
-      if (this.#incoming !== undefined) this.#cookie.clear(ctx);
-      return;
+      const clear = () => {
+        if (this.#incoming !== undefined) this.#cookie.clear(ctx);
+      };
+      if (this.#loaded && !state.flushed && !state.cycled)
+        return after(this.#store.destroy(this.#incoming!), clear);
+      clear();
+      return undefined;
     }
     const now = this.#clock();
     const expiresAt = expiryOf(record, this.#options, now);
@@ -173,19 +190,40 @@ class RequestSession {
     if (session.modified) {
       const existing = this.#loaded !== undefined && !state.flushed && !state.cycled;
       const context = { existing, changes: state.changes, ...(move ? { replacing: this.#incoming! } : {}) };
-      const value = await this.#store.save(record, expiresAt, state.ensureId(), now, context);
-      if (value === undefined) {
-        // Destroyed by another request meanwhile: it stays destroyed. A lost parallel cycleKey leaves the
-        // cookie to the request that won (its Set-Cookie carries the one valid id).
-        if (!move) this.#cookie.clear(ctx);
-      } else {
-        this.#cookie.write(ctx, value, cookieExpiry);
-      }
-    } else if (this.#loaded && expiresAt - this.#loaded.expiresAt >= this.#options.touchAfter * 1000) {
-      const value = await this.#store.touch(record, expiresAt, this.#incoming!, now);
-      this.#cookie.write(ctx, value, cookieExpiry);
+      return after(this.#store.save(record, expiresAt, state.ensureId(), now, context), (value) => {
+        if (value === undefined) {
+          // Destroyed by another request meanwhile: it stays destroyed. A lost parallel cycleKey leaves the
+          // cookie to the request that won (its Set-Cookie carries the one valid id).
+          if (!move) this.#cookie.clear(ctx);
+        } else {
+          this.#cookie.write(ctx, value, cookieExpiry);
+        }
+      });
     }
+    if (this.#loaded && expiresAt - this.#loaded.expiresAt >= this.#options.touchAfter * 1000) {
+      return after(this.#store.touch(record, expiresAt, this.#incoming!, now), (value) =>
+        this.#cookie.write(ctx, value, cookieExpiry),
+      );
+    }
+    return undefined;
   }
+}
+
+/**
+ * `then(value)` now when a store answered synchronously, or when its promise settles: sync stores (the
+ * cookie store) commit without a microtask hop, async ones as before. A thenable that is not a native
+ * promise (a custom store's) is adopted by Promise.resolve.
+ */
+function after<T>(
+  value: T | PromiseLike<T>,
+  then: (value: T) => Promise<void> | undefined | void,
+): Promise<void> | undefined {
+  if (isThenable(value)) return Promise.resolve(value).then(then) as Promise<void>;
+  return then(value) ?? undefined;
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === "function";
 }
 
 /** The `session` middleware: gives each request a lazy `ctx.session` and commits it after downstream. */
@@ -199,14 +237,18 @@ export function sessionMiddleware(
   // A store that connects asynchronously is awaited once; after that the hot path has no extra await.
   let ready = store instanceof Promise ? undefined : store;
   const pending = ready ? undefined : Promise.resolve(store).then((s) => (ready = s));
-  return async function session(ctx, next) {
-    const resolved = ready ?? (await pending!);
-    const request = new RequestSession(ctx, resolved, cookie, options, clock);
+  // Promise chains, not an async function: this wraps every request, and each async layer is a promise more.
+  return function session(ctx, next): Promise<void> {
+    if (ready === undefined) return pending!.then(() => session(ctx, next));
+    const request = new RequestSession(ctx, ready, cookie, options, clock);
     (ctx as unknown as Record<symbol, RequestSession>)[kRequestSession] = request;
-    if (resolved.usesIds) await request.preload();
-    await next();
-    const committing = request.commit();
-    if (committing) await committing;
+    const commit = () => request.commit();
+    if (ready.usesIds)
+      return request
+        .preload()
+        .then(() => next())
+        .then(commit);
+    return next().then(commit);
   };
 }
 
