@@ -56,7 +56,7 @@ export class Application {
     this.koa = new Koa({ proxy: config.proxy, env: config.env });
     defineSessionAccessor(this.koa);
     defineFlashAccessor(this.koa.context);
-    this.koa.use(storeErrors);
+    answerStoreErrors(this.koa);
 
     if (names.includes("session")) {
       const { store, options } = config.session;
@@ -221,17 +221,26 @@ function checkMiddleware(entries: readonly MiddlewareEntry[]): string[] {
 
 /**
  * A store that cannot be reached answers 503 with Retry-After: the client may try again, nothing is lost.
- * A rejection handler on downstream's promise rather than an async function: it wraps every request.
+ * Koa's own error path (`ctx.onerror`, where every rejection of a request ends up) rather than a middleware:
+ * a layer around every request would cost each one a promise for an error that is rare. Any other error, or
+ * one after the headers went out, goes on to Koa's handler as before.
  */
-const storeErrors: Middleware = function storeErrors(ctx, next) {
-  return next().then(undefined, (err: unknown) => {
-    if (!(err instanceof SessionStoreUnavailableError)) throw err;
-    ctx.app.emit("error", err, ctx); // loud: Koa logs it unless the app listens for errors itself
+function answerStoreErrors(koa: Koa): void {
+  const onerror = koa.context.onerror;
+  koa.context.onerror = function onStoreError(this: Koa.Context, err: unknown) {
+    if (!(err instanceof SessionStoreUnavailableError) || this.headerSent || !this.writable) {
+      return onerror.call(this, err as Error);
+    }
+    this.app.emit("error", err, this); // loud: the app's error listeners hear of every outage
+    const res = this.res;
     // Whatever the handler set (a Location, a cookie) describes a success that did not happen.
-    for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name);
-    ctx.status = 503;
-    ctx.set("Retry-After", String(err.retryAfter));
-    ctx.type = "text/plain; charset=utf-8";
-    ctx.body = "Service Unavailable: the session store cannot be reached, try again shortly\n";
-  });
-};
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    res.statusCode = 503;
+    res.setHeader("Retry-After", String(err.retryAfter));
+    res.setHeader("Content-Type", "text/plain; charset=utf-8");
+    res.setHeader("Content-Length", Buffer.byteLength(STORE_DOWN_BODY));
+    res.end(STORE_DOWN_BODY);
+  };
+}
+
+const STORE_DOWN_BODY = "Service Unavailable: the session store cannot be reached, try again shortly\n";
