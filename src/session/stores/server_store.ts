@@ -69,12 +69,28 @@ export class ServerStore implements SessionStore {
     });
   }
 
-  async save(
+  save(
     record: SessionRecord,
     expiresAt: number,
     id: string | undefined,
     now: number,
     context?: SaveContext,
+  ): Promise<string | undefined> {
+    // Promise steps, not an async function (one write per request, each await a promise more); whatever
+    // throws on the way still comes out as a rejection, as from an async function.
+    try {
+      return this.#save(record, expiresAt, id, now, context);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #save(
+    record: SessionRecord,
+    expiresAt: number,
+    id: string | undefined,
+    now: number,
+    context: SaveContext | undefined,
   ): Promise<string | undefined> {
     if (id === undefined || !isWellFormedId(id))
       throw new TypeError("a server-side store saves under a session id");
@@ -82,20 +98,25 @@ export class ServerStore implements SessionStore {
     if (context?.replacing !== undefined && isWellFormedId(context.replacing)) {
       const from = privateId(context.replacing);
       if (from !== key) {
-        if (!(await this.#move(from, key, record, expiresAt, now, context))) return undefined;
-        if (channels.delete.hasSubscribers) channels.delete.publish({ sid: from, store: this.name });
-        if (channels.write.hasSubscribers) channels.write.publish({ sid: key, store: this.name });
-        return id;
+        return this.#move(from, key, record, expiresAt, now, context).then((moved) => {
+          if (!moved) return undefined;
+          if (channels.delete.hasSubscribers) channels.delete.publish({ sid: from, store: this.name });
+          if (channels.write.hasSubscribers) channels.write.publish({ sid: key, store: this.name });
+          return id;
+        });
       }
     }
-    if (context?.existing) {
-      if (!(await this.#merge(key, record, expiresAt, now, context))) return undefined; // destroy wins
-    } else {
-      const value = this.#sealer.encode(record, expiresAt);
-      await this.#call("write", this.#backend.set(key, value, ttlOf(expiresAt, now)));
-    }
-    if (channels.write.hasSubscribers) channels.write.publish({ sid: key, store: this.name });
-    return id;
+    const written = context?.existing
+      ? this.#merge(key, record, expiresAt, now, context)
+      : this.#call(
+          "write",
+          this.#backend.set(key, this.#sealer.encode(record, expiresAt), ttlOf(expiresAt, now)),
+        ).then(() => true);
+    return written.then((ok) => {
+      if (!ok) return undefined; // destroyed meanwhile: destroy wins
+      if (channels.write.hasSubscribers) channels.write.publish({ sid: key, store: this.name });
+      return id;
+    });
   }
 
   /**
@@ -161,11 +182,11 @@ export class ServerStore implements SessionStore {
 
   /**
    * With compare-and-set, the first attempt writes this request's record guarded by the version it read:
-   * when nobody wrote in between (the usual case), that is the whole save. When the guard fails, the record
-   * is read again and the changes merged onto it, after a short random pause that spreads concurrent
-   * writers; after maxAttempts, 409. Without, one attempt: a fresh read, merge, write.
+   * when nobody wrote in between (the usual case), that is the whole save, in one promise step. When the
+   * guard fails, the record is read again and the changes merged onto it, after a short random pause that
+   * spreads concurrent writers; after maxAttempts, 409. Without, one attempt: a fresh read, merge, write.
    */
-  async #commit(
+  #commit(
     key: string,
     record: SessionRecord,
     expiresAt: number,
@@ -174,23 +195,35 @@ export class ServerStore implements SessionStore {
     write: (version: string, value: string, ttlMs: number) => Promise<boolean>,
   ): Promise<boolean> {
     const read = this.#read.get(record);
-    const cas = this.#cas;
-    let version = cas ? read?.data : undefined;
-    let next = record;
-    let nextExpiry = expiresAt;
-    const attempts = cas ? this.#maxAttempts : 1;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (version === undefined) {
-        const current = await this.#current(key, now);
-        if (!current) return false;
-        version = current.version;
-        next = mergeRecord(current.record, record, context.changes, read);
-        nextExpiry = this.#expiryOf(next, record, expiresAt, now);
-      }
-      const value = this.#sealer.encode(next, nextExpiry);
-      if (await write(version, value, ttlOf(nextExpiry, now))) return true;
-      version = undefined;
-      await sleep(Math.random() * Math.min(2 ** attempt, 50));
+    const version = this.#cas ? read?.data : undefined;
+    if (version === undefined)
+      return this.#mergeAndWrite(key, record, expiresAt, now, context, write, read, 1);
+    return write(version, this.#sealer.encode(record, expiresAt), ttlOf(expiresAt, now)).then(
+      (written) => written || this.#mergeAndWrite(key, record, expiresAt, now, context, write, read, 2),
+    );
+  }
+
+  /** Attempts `first` to maxAttempts (1 without compare-and-set): read the record, merge onto it, write. */
+  async #mergeAndWrite(
+    key: string,
+    record: SessionRecord,
+    expiresAt: number,
+    now: number,
+    context: SaveContext,
+    write: (version: string, value: string, ttlMs: number) => Promise<boolean>,
+    read: ReadSnapshot | undefined,
+    first: number,
+  ): Promise<boolean> {
+    const attempts = this.#cas ? this.#maxAttempts : 1;
+    for (let attempt = first; attempt <= attempts; attempt++) {
+      // After a failed guarded write: a pause that grows with the attempts, so racing writers spread out.
+      if (attempt > 1) await sleep(Math.random() * Math.min(2 ** (attempt - 1), 50));
+      const current = await this.#current(key, now);
+      if (!current) return false;
+      const next = mergeRecord(current.record, record, context.changes, read);
+      const nextExpiry = this.#expiryOf(next, record, expiresAt, now);
+      if (await write(current.version, this.#sealer.encode(next, nextExpiry), ttlOf(nextExpiry, now)))
+        return true;
     }
     throw new SessionConflictError(
       `session changed by concurrent requests ${this.#maxAttempts} times while this request saved it; nothing was written, try again`,
