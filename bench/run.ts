@@ -6,12 +6,14 @@
 //   npm run bench -- --quick                    (1 s per measurement: under two minutes, for CI)
 //   npm run bench -- --only bare-koa,stoat-redis-ro --duration 5 --rounds 3 --connections 50 --out DIR
 //   npm run bench -- --readme                   (also puts the table in README.md's bench block)
+//   npm run bench -- --no-brackets              (ratios against the round's baseline measurement only)
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { createClient } from "redis";
+import { baselinesOf, bracketed, sliceSeconds } from "./lib/bracket.js";
 import { gatherFacts, renderFacts } from "./lib/facts.js";
 import { load, type RoundResult, seed } from "./lib/load.js";
 import { type ServerProcess, startServer, terminate } from "./lib/process.js";
@@ -34,6 +36,9 @@ const { values } = parseArgs({
     connections: { type: "string", default: "50" },
     out: { type: "string", default: "bench/results" },
     readme: { type: "boolean", default: false },
+    // Baselines bracket each measurement (lib/bracket.ts) unless --quick or this: a third more autocannon
+    // runs, which --quick has no time for.
+    "no-brackets": { type: "boolean", default: false },
   },
 });
 
@@ -43,6 +48,7 @@ const rounds = Number(values.rounds);
 const connections = Number(values.connections);
 for (const [flag, value] of Object.entries({ duration, warmup, rounds, connections }))
   if (!(value > 0) || !Number.isFinite(value)) throw new Error(`--${flag} must be a positive number`);
+const brackets = !values.quick && !values["no-brackets"];
 const scenarios = pickScenarios(values.only ? values.only.split(",").map((id) => id.trim()) : []);
 const prefix = `bench-${Date.now().toString(36)}-${process.pid}`;
 const redisUrl = process.env.REDIS_URL?.trim() || "redis://127.0.0.1:6379";
@@ -71,8 +77,9 @@ async function run(): Promise<Summary[]> {
     // One session per connection, made once: each connection keeps its cookies from one measurement to the
     // next, as a browser would, so no measurement pays for the (slow, on a database) session creation.
     const jars = new Map<string, string[]>();
-    const measure = (s: Scenario, time: number) =>
-      load(servers.get(s.id)!.base, time, connections, jars.get(s.id), servers.get(s.id)!.child.pid);
+    const measureId = (id: string, time: number) =>
+      load(servers.get(id)!.base, time, connections, jars.get(id), servers.get(id)!.child.pid);
+    const measure = (s: Scenario, time: number) => measureId(s.id, time);
     const prepare = async (s: Scenario) => {
       const server = await startServer(s.script, { ...env, ...s.env }, s.id, 60_000);
       servers.set(s.id, server);
@@ -89,9 +96,10 @@ async function run(): Promise<Summary[]> {
     if (failed) throw (failed as PromiseRejectedResult).reason;
     log(`${servers.size} servers up, seeded and warmed up (${warmup} s each) after ${seconds(began)} s`);
     const results = new Map<string, RoundResult[]>(scenarios.map((s) => [s.id, []]));
+    const running = new Set(scenarios.map((s) => s.id));
     for (let round = 1; round <= rounds; round++) {
       for (const s of scenarios) {
-        const result = await measure(s, duration);
+        const result = await bracketed(measureId, s.id, brackets ? baselinesOf(s, running) : [], duration);
         results.get(s.id)!.push(result);
         const problems = flagged(result) ? ` (${result.non2xx} non-2xx, ${result.errors} errors)` : "";
         log(
@@ -110,7 +118,11 @@ async function run(): Promise<Summary[]> {
 const [facts, rows] = await Promise.all([gatherFacts(redisUrl, postgresUrl), run()]);
 const settings =
   `${connections} connections, ${duration} s per measurement after a ${warmup} s warm-up, ${rounds} rounds ` +
-  "interleaved, one server process per scenario (NODE_ENV=production), autocannon in another";
+  "interleaved, " +
+  (brackets
+    ? `each bracketed by its baselines (${sliceSeconds(duration)} s before and after), `
+    : "ratios against each round's baseline measurement, ") +
+  "one server process per scenario (NODE_ENV=production), autocannon in another";
 const table = renderTable(rows);
 const targets = checkTargets(rows);
 const targetTable = renderTargets(targets);

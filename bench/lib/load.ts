@@ -16,6 +16,8 @@ export interface RoundResult {
   errors: number;
   /** The server's CPU time (user + system) per request, in µs, when it could be read (Linux). */
   cpuUs?: number;
+  /** req/s of this measurement's baselines, measured right around it (bracket.ts), by scenario id. */
+  baselines?: Record<string, number>;
 }
 
 /** `cookie` (a Cookie header, "a=1; b=2") with the name=value of each `Set-Cookie` line put in. */

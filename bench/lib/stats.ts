@@ -70,16 +70,41 @@ export function summarise(
 }
 
 /**
- * `row` against `base`: the median over rounds of the two req/s measured in the same round (seconds apart,
- * in the same interleaved pass), so a round in which the whole machine was slow (a neighbour's job, the
- * host's steal) moves both sides of its ratio instead of one median. Undefined without a base; the ratio of
- * the medians when the two ran a different number of rounds.
+ * `row` against `base`, per round, then the median over rounds. In each round the base's req/s is the one
+ * measured right around `row`'s measurement (bracket.ts) when there is one, else the base's own measurement
+ * of that round (the same interleaved pass, up to minutes apart), so a moment in which the whole machine was
+ * slow (a neighbour's job, the host's steal) moves both sides of the ratio instead of one. Undefined without
+ * a base; the ratio of the medians when the two ran a different number of rounds.
  */
 export function pairedRatio(
   row: Pick<Summary, "rounds" | "rps">,
-  base: Summary | undefined,
+  base: Pick<Summary, "id" | "rounds" | "rps"> | undefined,
 ): number | undefined {
   if (!base || !(base.rps > 0)) return undefined;
   if (row.rounds.length !== base.rounds.length) return row.rps / base.rps;
-  return median(row.rounds.map((r, i) => r.rps / base.rounds[i]!.rps));
+  return median(row.rounds.map((r, i) => r.rps / (r.baselines?.[base.id] ?? base.rounds[i]!.rps)));
+}
+
+/**
+ * `row` over `peer`. When both were bracketed by bare Koa in every round, per round: each one's ratio to the
+ * bare Koa measured around it, divided, so the two are compared at the machine speed each ran at; else
+ * pairedRatio (the peer's req/s of the same round). The median over rounds.
+ */
+export function peerRatio(
+  row: Pick<Summary, "rounds" | "rps">,
+  peer: Pick<Summary, "id" | "rounds" | "rps"> | undefined,
+): number | undefined {
+  if (!peer) return undefined;
+  const around = (r: RoundResult) => r.baselines?.[BARE_KOA];
+  const bracketedAlike =
+    row.rounds.length === peer.rounds.length &&
+    row.rounds.length > 0 &&
+    [...row.rounds, ...peer.rounds].every((r) => (around(r) ?? 0) > 0);
+  if (!bracketedAlike) return pairedRatio(row, peer);
+  return median(
+    row.rounds.map((r, i) => {
+      const p = peer.rounds[i]!;
+      return r.rps / around(r)! / (p.rps / around(p)!);
+    }),
+  );
 }

@@ -1,7 +1,7 @@
 // The targets of issue 7, checked against one run's rows: each says what it compares, what the run measured
 // and whether it holds. A target whose scenarios did not run (`--only`) says so instead of passing.
 
-import { flagged, pairedRatio, type Summary } from "./stats.js";
+import { flagged, peerRatio, type Summary } from "./stats.js";
 
 export type Verdict = "pass" | "fail" | "not run";
 
@@ -34,12 +34,12 @@ const ratioOf = (id: string, column: "vsKoa" | "vsRedis"): Measure => ({
   },
 });
 
-/** Stoat's req/s over a peer's, paired by round as the ratio columns are. */
+/** Stoat's req/s over a peer's, each against the bare Koa measured around it (stats.ts, peerRatio). */
 const timesPeer = (id: string, peer: string): Measure => ({
   ids: [id, peer],
   measure: (rows) => {
     const mine = rows.get(id);
-    const value = mine && pairedRatio(mine, rows.get(peer));
+    const value = mine && peerRatio(mine, rows.get(peer));
     return value === undefined ? undefined : { value, text: `${fixed2(value)}×` };
   },
 });
@@ -49,7 +49,7 @@ const aheadOf = (id: string, peers: readonly string[]): Measure => ({
   ids: [id, ...peers],
   measure: (rows) => {
     const mine = rows.get(id);
-    const times = peers.map((p) => (mine ? pairedRatio(mine, rows.get(p)) : undefined));
+    const times = peers.map((p) => (mine ? peerRatio(mine, rows.get(p)) : undefined));
     if (times.some((t) => t === undefined)) return undefined;
     const closest = Math.min(...(times as number[]));
     return { value: closest, text: `${fixed2(closest)}× ${peers[times.indexOf(closest)]}` };

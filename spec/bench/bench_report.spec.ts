@@ -1,9 +1,10 @@
 import { expect } from "chai";
+import { baselinesOf, bracketed, sliceSeconds } from "../../bench/lib/bracket.js";
 import { parseStatCpu } from "../../bench/lib/cpu.js";
 import { applySetCookies, type RoundResult } from "../../bench/lib/load.js";
 import { END, replaceBlock, START } from "../../bench/lib/readme.js";
 import { pickScenarios, SCENARIOS } from "../../bench/lib/scenarios.js";
-import { flagged, median, pairedRatio, summarise } from "../../bench/lib/stats.js";
+import { flagged, median, pairedRatio, peerRatio, summarise } from "../../bench/lib/stats.js";
 import { CHART, renderChart, scaleFor } from "../../bench/lib/svg.js";
 import { renderTable } from "../../bench/lib/table.js";
 import { checkTargets, renderTargets, TARGETS } from "../../bench/lib/targets.js";
@@ -92,6 +93,94 @@ describe("bench report", () => {
       ]),
     );
     expect(rows[1]!.vsKoa).to.equal(0.5);
+  });
+
+  it("ratios use the baseline measured around each measurement when there is one", () => {
+    const base = summarise(
+      pickScenarios(["bare-koa"]),
+      new Map([["bare-koa", [round(2000), round(2000), round(2000)]]]),
+    )[0]!;
+    // The machine slowed down after bare Koa's own measurement of each round: the bracket saw it.
+    const stoat = {
+      rps: 600,
+      rounds: [
+        round(600, { baselines: { "bare-koa": 1000 } }),
+        round(500, { baselines: { "bare-koa": 1000 } }),
+        round(1600, { baselines: { "bare-koa": 2000 } }),
+      ],
+    };
+    expect(pairedRatio(stoat, base)).to.equal(0.6); // median of 0.6, 0.5, 0.8
+    // Without brackets, the same numbers against the round's own bare Koa measurement.
+    const unbracketed = { rps: 600, rounds: [round(600), round(500), round(1600)] };
+    expect(pairedRatio(unbracketed, base)).to.equal(0.3); // median of 0.3, 0.25, 0.8
+    const rows = summarise(
+      pickScenarios(["bare-koa", "stoat-cookie-rw"]),
+      new Map([
+        ["bare-koa", base.rounds],
+        ["stoat-cookie-rw", stoat.rounds],
+      ]),
+    );
+    expect(rows[1]!.vsKoa).to.equal(0.6);
+  });
+
+  it("peer ratios compare each side at its own bare Koa, and fall back to pairing by round", () => {
+    const mine = {
+      rps: 500,
+      rounds: [
+        round(500, { baselines: { "bare-koa": 1000 } }),
+        round(900, { baselines: { "bare-koa": 2000 } }),
+      ],
+    };
+    // The peer ran while the machine was twice as fast as during Stoat's first measurement.
+    const peer = {
+      id: "koa-session-cookie-rw",
+      rps: 500,
+      rounds: [
+        round(500, { baselines: { "bare-koa": 2000 } }),
+        round(600, { baselines: { "bare-koa": 2000 } }),
+      ],
+    };
+    expect(peerRatio(mine, peer)).to.equal(1.75); // median of (0.5 / 0.25), (0.45 / 0.3)
+    const unbracketedPeer = { ...peer, rounds: [round(500), round(600)] };
+    expect(peerRatio(mine, unbracketedPeer)).to.equal(1.25); // pairedRatio: median of 1.0, 1.5
+    expect(peerRatio(mine, undefined)).to.equal(undefined);
+  });
+
+  it("brackets: bare Koa and the Redis handler around each scenario that divides by them", () => {
+    const byId = new Map(SCENARIOS.map((s) => [s.id, s]));
+    const all = new Set(SCENARIOS.map((s) => s.id));
+    expect(baselinesOf(byId.get("bare-koa")!, all)).to.deep.equal([]);
+    expect(baselinesOf(byId.get("stoat-cookie-rw")!, all)).to.deep.equal(["bare-koa"]);
+    expect(baselinesOf(byId.get("stoat-redis-rw")!, all)).to.deep.equal(["bare-koa", "bare-redis-get-set"]);
+    expect(baselinesOf(byId.get("bare-redis-get-set")!, all)).to.deep.equal(["bare-koa"]);
+    // Only baselines that run (`--only`).
+    expect(
+      baselinesOf(byId.get("stoat-redis-ro")!, new Set(["stoat-redis-ro", "bare-redis-get"])),
+    ).to.deep.equal(["bare-redis-get"]);
+    expect(sliceSeconds(10)).to.equal(2.5);
+    expect(sliceSeconds(0.3)).to.equal(0.25);
+  });
+
+  it("bracketed: each baseline before and after the measurement, their mean kept with it", async () => {
+    const calls: string[] = [];
+    const speeds: Record<string, number[]> = { "bare-koa": [1000, 800], "bare-redis-get-set": [600, 400] };
+    const measure = async (id: string, seconds: number) => {
+      calls.push(`${id} ${seconds}`);
+      return round(id === "stoat-redis-rw" ? 300 : speeds[id]!.shift()!);
+    };
+    const result = await bracketed(measure, "stoat-redis-rw", ["bare-koa", "bare-redis-get-set"], 10);
+    expect(calls).to.deep.equal([
+      "bare-koa 2.5",
+      "bare-redis-get-set 2.5",
+      "stoat-redis-rw 10",
+      "bare-koa 2.5",
+      "bare-redis-get-set 2.5",
+    ]);
+    expect(result.rps).to.equal(300);
+    expect(result.baselines).to.deep.equal({ "bare-koa": 900, "bare-redis-get-set": 500 });
+    calls.length = 0;
+    expect((await bracketed(measure, "stoat-redis-rw", [], 1)).baselines).to.equal(undefined);
+    expect(calls).to.deep.equal(["stoat-redis-rw 1"]);
   });
 
   it("server CPU per request: the median over rounds, only when every round could read it", () => {

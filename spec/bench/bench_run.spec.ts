@@ -31,6 +31,7 @@ describe("bench run (tiny, end to end)", function () {
       expect(text).to.match(/^\| bare Koa \| \d+ \| [\d.]+ \| [\d.]+ \| \d+ \| 1\.00 \|/m);
       expect(text).to.match(/^\| Stoat cookie read\+write \| \d+ \| [\d.]+ \| [\d.]+ \| \d+ \| [\d.]+ \|/m);
       expect(text).to.include("Settings: 4 connections, 0.3 s per measurement");
+      expect(text).to.include("each bracketed by its baselines (0.25 s before and after)");
     }
     expect(md).to.include("![ratios](latest.svg)");
     expect(md).not.to.include("⚠");
@@ -57,6 +58,12 @@ describe("bench run (tiny, end to end)", function () {
     ]);
     expect(json.facts.node).to.equal(process.version);
     expect(json.rows.map((r) => r.id)).to.deep.equal(["bare-koa", "stoat-cookie-rw"]);
+    // Stoat's measurement was bracketed by bare Koa, and its ratio divides by that bracket.
+    const [bare, stoat] = json.rows as [Summary, Summary];
+    expect(bare.rounds[0]!.baselines).to.equal(undefined);
+    const around = stoat.rounds[0]!.baselines?.["bare-koa"];
+    expect(around).to.be.greaterThan(0);
+    expect(stoat.vsKoa).to.be.closeTo(stoat.rounds[0]!.rps / around!, 1e-9);
     for (const row of json.rows) {
       expect(row.rounds).to.have.length(1);
       expect(row.rounds[0]!.requests, row.id).to.be.greaterThan(0);
