@@ -6,7 +6,7 @@
 //   npm run bench -- --quick                    (1 s per measurement: under two minutes, for CI)
 //   npm run bench -- --only bare-koa,stoat-redis-ro --duration 5 --rounds 3 --connections 50 --out DIR
 //   npm run bench -- --readme                   (also puts the table in README.md's bench block)
-//   npm run bench -- --no-brackets              (ratios against the round's baseline measurement only)
+//   npm run bench -- --brackets                 (ratios against baselines measured around each measurement)
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -36,9 +36,8 @@ const { values } = parseArgs({
     connections: { type: "string", default: "50" },
     out: { type: "string", default: "bench/results" },
     readme: { type: "boolean", default: false },
-    // Baselines bracket each measurement (lib/bracket.ts) unless --quick or this: a third more autocannon
-    // runs, which --quick has no time for.
-    "no-brackets": { type: "boolean", default: false },
+    // Baselines bracket each measurement (lib/bracket.ts): opt-in, see bench/NOTES.md ("bracketed").
+    brackets: { type: "boolean", default: false },
   },
 });
 
@@ -48,7 +47,7 @@ const rounds = Number(values.rounds);
 const connections = Number(values.connections);
 for (const [flag, value] of Object.entries({ duration, warmup, rounds, connections }))
   if (!(value > 0) || !Number.isFinite(value)) throw new Error(`--${flag} must be a positive number`);
-const brackets = !values.quick && !values["no-brackets"];
+const brackets = values.brackets;
 const scenarios = pickScenarios(values.only ? values.only.split(",").map((id) => id.trim()) : []);
 const prefix = `bench-${Date.now().toString(36)}-${process.pid}`;
 const redisUrl = process.env.REDIS_URL?.trim() || "redis://127.0.0.1:6379";

@@ -17,7 +17,7 @@ describe("bench run (tiny, end to end)", function () {
   before(async () => {
     out = mkdtempSync(join(tmpdir(), "stoat-bench-"));
     const args = ["--import", "tsx", "bench/run.ts", "--duration", "0.3", "--warmup", "0.2", "--rounds", "1"];
-    const only = ["--only", "bare-koa,stoat-cookie-rw", "--connections", "4", "--out", out];
+    const only = ["--only", "bare-koa,stoat-cookie-rw", "--connections", "4", "--brackets", "--out", out];
     ({ stdout } = await promisify(execFile)(process.execPath, [...args, ...only], { timeout: 170_000 }));
   });
   after(() => {
