@@ -192,28 +192,19 @@ export class ServerStore implements SessionStore {
     expiresAt: number,
     now: number,
     context: SaveContext,
-    write: (version: string, value: string, ttlMs: number) => Promise<boolean>,
+    write: GuardedWrite,
   ): Promise<boolean> {
-    const read = this.#read.get(record);
-    const version = this.#cas ? read?.data : undefined;
-    if (version === undefined)
-      return this.#mergeAndWrite(key, record, expiresAt, now, context, write, read, 1);
+    const save: PendingSave = { key, record, expiresAt, now, context, write, read: this.#read.get(record) };
+    const version = this.#cas ? save.read?.data : undefined;
+    if (version === undefined) return this.#mergeAndWrite(save, 1);
     return write(version, this.#sealer.encode(record, expiresAt), ttlOf(expiresAt, now)).then(
-      (written) => written || this.#mergeAndWrite(key, record, expiresAt, now, context, write, read, 2),
+      (written) => written || this.#mergeAndWrite(save, 2),
     );
   }
 
   /** Attempts `first` to maxAttempts (1 without compare-and-set): read the record, merge onto it, write. */
-  async #mergeAndWrite(
-    key: string,
-    record: SessionRecord,
-    expiresAt: number,
-    now: number,
-    context: SaveContext,
-    write: (version: string, value: string, ttlMs: number) => Promise<boolean>,
-    read: ReadSnapshot | undefined,
-    first: number,
-  ): Promise<boolean> {
+  async #mergeAndWrite(save: PendingSave, first: number): Promise<boolean> {
+    const { key, record, expiresAt, now, context, write, read } = save;
     const attempts = this.#cas ? this.#maxAttempts : 1;
     for (let attempt = first; attempt <= attempts; attempt++) {
       // After a failed guarded write: a pause that grows with the attempts, so racing writers spread out.
@@ -267,6 +258,21 @@ export class ServerStore implements SessionStore {
       );
     });
   }
+}
+
+/** A write guarded by the version read (compare-and-set), or a plain write that answers true. */
+type GuardedWrite = (version: string, value: string, ttlMs: number) => Promise<boolean>;
+
+/** One save of a loaded record, as its attempts need it. */
+interface PendingSave {
+  key: string;
+  record: SessionRecord;
+  expiresAt: number;
+  now: number;
+  context: SaveContext;
+  write: GuardedWrite;
+  /** What the record was read as (its version, the parts merged whole), when this request loaded it. */
+  read: ReadSnapshot | undefined;
 }
 
 function ttlOf(expiresAt: number, now: number): number {
