@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { Handler, type RoutesDefinition, type SessionOptions } from "stoat";
+import { CookieStore, Handler, type RoutesDefinition, type SessionOptions, type SessionStore } from "stoat";
 import request from "supertest";
-import { Clock, cookieValue, listen, setCookieFor, testApp } from "../support/app.js";
+import { Clock, cookieValue, listen, SECRET, setCookieFor, testApp } from "../support/app.js";
 
 // The commit decision table of src/session/middleware.ts, one row per spec.
 
@@ -265,4 +265,59 @@ describe("session middleware: expiry", () => {
     clock.advance(100);
     expect((await http.get("/read").set("Cookie", cookie(value))).body.a).to.equal(null);
   });
+});
+
+describe("session middleware: a store of the app's own", () => {
+  /**
+   * The cookie store, answering save, touch and destroy the way `answer` wraps it: as is, or as a thenable
+   * that is not a native promise (a JavaScript store may use any promise library). Loading stays synchronous:
+   * a store without ids loads on first use, inside the synchronous session API.
+   */
+  function ownStore(answer: <T>(value: T) => T | Promise<T>) {
+    const inner = new CookieStore({ secrets: [SECRET] });
+    const calls: string[] = [];
+    const store: SessionStore = {
+      name: "own",
+      usesIds: false,
+      load: (value, now) => inner.load(value, now),
+      save: (record, expiresAt) => {
+        calls.push("save");
+        return answer(inner.save(record, expiresAt));
+      },
+      touch: (record, expiresAt) => answer(inner.touch(record, expiresAt)),
+      destroy: () => {
+        calls.push("destroy");
+        return answer(undefined);
+      },
+    };
+    return { store, calls };
+  }
+  const thenable = <T>(value: T): Promise<T> => {
+    const settled: PromiseLike<T> = {
+      // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a native promise, on purpose
+      then: (resolve) => {
+        setImmediate(() => resolve?.(value));
+        return undefined as never;
+      },
+    };
+    return settled as Promise<T>; // typed as the Promise the interface names; at run time only `then`
+  };
+
+  for (const [what, answer] of [
+    ["synchronously", <T>(value: T) => value],
+    ["with thenables that are not native promises", thenable],
+  ] as const) {
+    it(`commits writes and clears an emptied session when the store answers ${what}`, async () => {
+      const { store, calls } = ownStore(answer);
+      const http = request(testApp({ routes, store }).callback());
+      const written = await http.get("/write");
+      const value = cookieValue(written);
+      expect(value, "Set-Cookie after a write").to.be.a("string").and.not.equal("");
+      const read = await http.get("/read").set("Cookie", cookie(value!));
+      expect(read.body).to.deep.equal({ a: "1", keys: ["a"] });
+      const removed = await http.get("/remove").set("Cookie", cookie(value!));
+      expect(cookieValue(removed), "the emptied session's cookie is cleared").to.equal("");
+      expect(calls).to.deep.equal(["save", "destroy"]);
+    });
+  }
 });
