@@ -36,7 +36,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "50" },
     out: { type: "string", default: "bench/results" },
     readme: { type: "boolean", default: false },
-    // Baselines bracket each measurement (lib/bracket.ts): opt-in, see bench/NOTES.md ("bracketed").
+    // Baselines bracket each measurement (lib/bracket.ts): opt-in, see bench/NOTES.md ("Brackets: tried").
     brackets: { type: "boolean", default: false },
   },
 });
@@ -47,7 +47,6 @@ const rounds = Number(values.rounds);
 const connections = Number(values.connections);
 for (const [flag, value] of Object.entries({ duration, warmup, rounds, connections }))
   if (!(value > 0) || !Number.isFinite(value)) throw new Error(`--${flag} must be a positive number`);
-const brackets = values.brackets;
 const scenarios = pickScenarios(values.only ? values.only.split(",").map((id) => id.trim()) : []);
 const prefix = `bench-${Date.now().toString(36)}-${process.pid}`;
 const redisUrl = process.env.REDIS_URL?.trim() || "redis://127.0.0.1:6379";
@@ -76,14 +75,13 @@ async function run(): Promise<Summary[]> {
     // One session per connection, made once: each connection keeps its cookies from one measurement to the
     // next, as a browser would, so no measurement pays for the (slow, on a database) session creation.
     const jars = new Map<string, string[]>();
-    const measureId = (id: string, time: number) =>
+    const measure = (id: string, time: number) =>
       load(servers.get(id)!.base, time, connections, jars.get(id), servers.get(id)!.child.pid);
-    const measure = (s: Scenario, time: number) => measureId(s.id, time);
     const prepare = async (s: Scenario) => {
       const server = await startServer(s.script, { ...env, ...s.env }, s.id, 60_000);
       servers.set(s.id, server);
       jars.set(s.id, s.session ? await seed(server.base, connections) : []);
-      await measure(s, warmup); // not measured: the JIT and the connections get going
+      await measure(s.id, warmup); // not measured: the JIT and the connections get going
     };
     // Boot, seed and warm-up a few at a time: fifteen tsx boots at once on a small machine take longer.
     const queue = [...scenarios];
@@ -98,7 +96,12 @@ async function run(): Promise<Summary[]> {
     const running = new Set(scenarios.map((s) => s.id));
     for (let round = 1; round <= rounds; round++) {
       for (const s of scenarios) {
-        const result = await bracketed(measureId, s.id, brackets ? baselinesOf(s, running) : [], duration);
+        const result = await bracketed(
+          measure,
+          s.id,
+          values.brackets ? baselinesOf(s, running) : [],
+          duration,
+        );
         results.get(s.id)!.push(result);
         const problems = flagged(result) ? ` (${result.non2xx} non-2xx, ${result.errors} errors)` : "";
         log(
@@ -118,7 +121,7 @@ const [facts, rows] = await Promise.all([gatherFacts(redisUrl, postgresUrl), run
 const settings =
   `${connections} connections, ${duration} s per measurement after a ${warmup} s warm-up, ${rounds} rounds ` +
   "interleaved, " +
-  (brackets
+  (values.brackets
     ? `each bracketed by its baselines (${sliceSeconds(duration)} s before and after), `
     : "ratios against each round's baseline measurement, ") +
   "one server process per scenario (NODE_ENV=production), autocannon in another";

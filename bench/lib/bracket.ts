@@ -15,10 +15,9 @@ import { BARE_KOA, type Scenario } from "./scenarios.js";
 
 /** The baselines `scenario`'s ratios divide by, among the scenarios of this run: bare Koa, its Redis handler. */
 export function baselinesOf(scenario: Scenario, running: ReadonlySet<string>): string[] {
-  const ids = [BARE_KOA, scenario.redisBaseline].filter(
+  return [BARE_KOA, scenario.redisBaseline].filter(
     (id): id is string => id !== undefined && id !== scenario.id && running.has(id),
   );
-  return [...new Set(ids)];
 }
 
 /** Each baseline's slice before and after a measurement: a quarter of it, at least 0.25 s. */
