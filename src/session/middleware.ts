@@ -242,13 +242,14 @@ export function sessionMiddleware(
     if (ready === undefined) return pending!.then(() => session(ctx, next));
     const request = new RequestSession(ctx, ready, cookie, options, clock);
     (ctx as unknown as Record<symbol, RequestSession>)[kRequestSession] = request;
-    const commit = () => request.commit();
+    // Inline arrows, not a named const: tsx (keepNames) gives every named closure a __name() call, and this
+    // one would be made on every request.
     if (ready.usesIds)
       return request
         .preload()
         .then(() => next())
-        .then(commit);
-    return next().then(commit);
+        .then(() => request.commit());
+    return next().then(() => request.commit());
   };
 }
 
