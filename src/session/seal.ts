@@ -19,6 +19,10 @@ import { randomFillPooled } from "./random_pool.js";
 // - sealing reuses one random salt pair per process, so its keys are derived once; every seal still has a
 //   fresh random IV, so a fixed key is exactly as safe as iron's per-seal keys (CBC needs a random IV, HMAC
 //   needs a secret key, neither needs a new key per message);
+// - the two salts are 128 random bits in base64url (22 characters) where iron writes 256 bits in hex (64):
+//   a salt only has to be unique to this process's secret, which 128 bits are; iron reads any salt, and the
+//   cookie is 84 characters shorter each way (~2.5 us a read+write request in the bench: the header is
+//   written, sent, parsed and compared on every request);
 // - unsealing caches derived keys by (secret, salt) in a bounded cache, and caches the result for a cookie
 //   value already verified, so the common request (the cookie we sent last time) does no crypto at all;
 // - sealing runs every seal through one AES-256-CBC stream (below) instead of a new cipher per seal: making
@@ -75,8 +79,8 @@ interface Verified {
 
 export class IronSealer {
   readonly #secrets: readonly string[];
-  readonly #encSalt = randomBytes(32).toString("hex");
-  readonly #macSalt = randomBytes(32).toString("hex");
+  readonly #encSalt = randomBytes(16).toString("base64url");
+  readonly #macSalt = randomBytes(16).toString("base64url");
   /** The MAC of every seal this sealer writes (current secret, this process's MAC salt). */
   readonly #mac: HmacSha256;
   /** The CBC stream every seal goes through (see the top of this file); padding is done here, never by final. */
