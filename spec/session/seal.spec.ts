@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { sealData, unsealData } from "iron-session";
-import { IronSealer, type UnsealResult } from "../../src/session/seal.js";
+import { IronSealer, type Unsealed, type UnsealResult } from "../../src/session/seal.js";
 import { OTHER_SECRET, SECRET, THIRD_SECRET } from "../support/app.js";
 import { type Craft, craftSeal, ironSealWithId as ironSeal } from "../support/seals.js";
 
@@ -422,6 +422,17 @@ describe("IronSealer", () => {
       const expected = { a: "1", at: "1970-01-01T00:00:00.000Z" };
       expect(new IronSealer([SECRET]).unseal(sealed, Date.now())).to.deep.include({ data: expected });
       expect(sealer.unseal(sealed, Date.now())).to.deep.include({ data: expected });
+    });
+
+    it("sealOwned: opens to the payload it was handed (no parse), which any other sealer reads alike", async () => {
+      const sealer = new IronSealer([SECRET]);
+      const payload = { a: "1", __stoat: { c: 1_800_000_000 } };
+      const sealed = sealer.sealOwned(payload, Date.now() + HOUR);
+      const own = sealer.unseal(sealed, Date.now());
+      expect(own).to.deep.include({ ok: true, oldSecret: false });
+      expect((own as Unsealed).data).to.equal(payload);
+      expect(new IronSealer([SECRET]).unseal(sealed, Date.now())).to.deep.include({ data: payload });
+      expect(await unsealData(sealed, { password: SECRET })).to.deep.equal(payload);
     });
 
     it("stays correct across many distinct salts (bounded caches evict, nothing breaks)", () => {

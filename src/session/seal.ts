@@ -70,8 +70,8 @@ export type UnsealResult = Unsealed | { ok: false; reason: SuspiciousReason };
 interface Verified {
   /** The whole seal: the cache is keyed by its tail only (below), so a hit compares the rest. */
   sealed: string;
-  /** Parsed when first presented back: a seal a browser never returns costs no parse. */
-  data?: unknown;
+  /** Parsed when first presented back (a seal a browser never returns costs no parse), or handed over. */
+  data: unknown;
   json: string;
   expiresAt: number;
   oldSecret: boolean;
@@ -102,7 +102,22 @@ export class IronSealer {
 
   /** Seals `data` (JSON-serialisable) with the current secret, to expire at `expiresAt` (ms). */
   seal(data: object, expiresAt: number): string {
-    const json = JSON.stringify(data);
+    // What the seal opens to is parsed from the JSON when first presented: the caller may change `data`.
+    return this.#seal(JSON.stringify(data), undefined, expiresAt);
+  }
+
+  /**
+   * seal() for a payload handed over: plain JSON values only (strings, finite numbers, booleans, null, arrays,
+   * plain objects), never changed afterwards. It is kept as what the seal opens to, so the request that
+   * presents this cookie next (the usual one) parses nothing: the cookie store hands over the fresh payload
+   * it makes per write. Not parsing it again saved ~6 us of a read+write request in the bench, far more than
+   * the parse itself: the parsed objects were made on one request and kept by a cache entry.
+   */
+  sealOwned(payload: object, expiresAt: number): string {
+    return this.#seal(JSON.stringify(payload), payload, expiresAt);
+  }
+
+  #seal(json: string, data: unknown, expiresAt: number): string {
     // R, the payload, PKCS#7 padding (1 to 16 bytes, each the pad length), in one buffer through the stream.
     const length = Buffer.byteLength(json);
     const pad = BLOCK - (length % BLOCK);
@@ -118,9 +133,9 @@ export class IronSealer {
     const base = `${PREFIX}*${PASSWORD_ID}*${this.#encSalt}*${iv}*${encrypted}*${Math.floor(expiresAt)}`;
     const mac = this.#mac.digest(base);
     const sealed = `${base}*${this.#macSalt}*${mac}${VERSION_SUFFIX}`;
-    // The JSON, not `data`: the caller may change its object after sealing.
     this.#verified.set(cacheKey(sealed), {
       sealed,
+      data,
       json,
       expiresAt: Math.floor(expiresAt),
       oldSecret: false,
@@ -134,7 +149,7 @@ export class IronSealer {
     const known = this.#verified.get(cacheKey(value));
     if (known && known.sealed === value) {
       if (known.expiresAt <= now) return { ok: false, reason: "expired" };
-      known.data ??= JSON.parse(known.json);
+      if (known.data === undefined) known.data = JSON.parse(known.json);
       return { ok: true, data: known.data, expiresAt: known.expiresAt, oldSecret: known.oldSecret };
     }
 

@@ -25,7 +25,7 @@ export class CookieStore implements SessionStore {
   }
 
   save(record: SessionRecord, expiresAt: number): string {
-    return this.#sealer.seal(toPayload(record), expiresAt);
+    return this.#sealer.sealOwned(toPayload(record), expiresAt);
   }
 
   touch(record: SessionRecord, expiresAt: number): string {
