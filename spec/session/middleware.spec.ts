@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { CookieStore, Handler, type RoutesDefinition, type SessionOptions, type SessionStore } from "stoat";
 import request from "supertest";
+import type { SessionRecord } from "../../src/session/record.js";
+import type { Loaded } from "../../src/session/stores/store.js";
 import { Clock, cookieValue, listen, SECRET, setCookieFor, testApp } from "../support/app.js";
 
 // The commit decision table of src/session/middleware.ts, one row per spec.
@@ -320,4 +322,63 @@ describe("session middleware: a store of the app's own", () => {
       expect(calls).to.deep.equal(["save", "destroy"]);
     });
   }
+});
+
+describe("session middleware: a server-side store of the app's own", () => {
+  it("answers a read-only request while a write of the same session is held: only commits that write take turns", async () => {
+    const records = new Map<string, Loaded>();
+    const copy = (record: SessionRecord) => ({ ...record, data: new Map(record.data) });
+    const keep = (id: string, record: SessionRecord, expiresAt: number) => {
+      records.set(id, { record: copy(record), expiresAt });
+      return id;
+    };
+    let hold = false;
+    let release = () => {};
+    let released = false;
+    let writeHeld = () => {};
+    const held = new Promise<void>((resolve) => {
+      writeHeld = resolve;
+    });
+    const store: SessionStore = {
+      name: "own-ids",
+      usesIds: true,
+      load: (id) => {
+        const found = records.get(id);
+        return Promise.resolve(found && { record: copy(found.record), expiresAt: found.expiresAt });
+      },
+      save: (record, expiresAt, id) => {
+        if (!hold) return Promise.resolve(keep(id!, record, expiresAt));
+        writeHeld();
+        return new Promise((resolve) => {
+          release = () => {
+            released = true;
+            resolve(keep(id!, record, expiresAt));
+          };
+        });
+      },
+      touch: (record, expiresAt, id) => Promise.resolve(keep(id, record, expiresAt)),
+      destroy: (id) => {
+        records.delete(id);
+        return Promise.resolve();
+      },
+    };
+    const http = request(testApp({ routes, store, options: { touchAfter: 60 } }).callback());
+    const id = cookieValue(await http.get("/write"))!;
+    hold = true;
+    const writing = http
+      .get("/write?a=2")
+      .set("Cookie", cookie(id))
+      .then((res) => res);
+    await held;
+    // Were the read queued behind the held write, only this would ever answer it (and too late for the check).
+    const fallback = setTimeout(() => release(), 2000);
+    const read = await http.get("/read").set("Cookie", cookie(id));
+    const releasedBeforeRead = released;
+    clearTimeout(fallback);
+    release();
+    expect(read.body.a).to.equal("1");
+    expect(releasedBeforeRead, "the read waited for the write").to.equal(false);
+    expect((await writing).status).to.equal(200);
+    expect(records.get(id)?.record.data.get("a")).to.equal("2");
+  });
 });

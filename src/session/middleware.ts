@@ -144,10 +144,26 @@ class RequestSession {
     }
     if (ctx.status >= 500) return undefined;
     // One session's commits in this process take turns (stores/commit_queue.ts); other processes race by CAS.
+    // A commit that will not call the store (a read-only request) takes no turn.
     if (this.#loaded && this.#store.usesIds) {
+      if (!this.#callsStore(session)) return undefined;
       return commitQueueOf(this.#store).run(this.#incoming!, () => Promise.resolve(this.#commit(session)));
     }
     return this.#commit(session);
+  }
+
+  /** Whether #commit will call the store, for a loaded session: the table's rows that do something. */
+  #callsStore(session: Session): boolean {
+    const state = internals(session);
+    if (state.flushed || state.cycled || session.modified || isEmptyRecord(state.record)) return true;
+    return this.#touchDue(expiryOf(state.record, this.#options, this.#clock()));
+  }
+
+  /** An unchanged loaded session whose expiry would move by at least touchAfter is written again. */
+  #touchDue(expiresAt: number): boolean {
+    return (
+      this.#loaded !== undefined && expiresAt - this.#loaded.expiresAt >= this.#options.touchAfter * 1000
+    );
   }
 
   /**
@@ -200,7 +216,7 @@ class RequestSession {
         }
       });
     }
-    if (this.#loaded && expiresAt - this.#loaded.expiresAt >= this.#options.touchAfter * 1000) {
+    if (this.#touchDue(expiresAt)) {
       return after(this.#store.touch(record, expiresAt, this.#incoming!, now), (value) =>
         this.#cookie.write(ctx, value, cookieExpiry),
       );
