@@ -399,7 +399,7 @@ describe("IronSealer", () => {
       const now = Date.now();
       const sealed = sealer.seal({ user: "ann" }, now + HOUR);
       expect(sealer.unseal(sealed, now)).to.include({ ok: true }); // cached
-      // Same last 48 characters (MAC and suffix), a changed ciphertext: a forgery, verified from scratch.
+      // Same MAC and suffix (so the same cache key), a changed ciphertext: a forgery, verified from scratch.
       const forged = flipInPart(sealed, 4, 2);
       expect(forged.slice(-48)).to.equal(sealed.slice(-48));
       expectRefused(sealer.unseal(forged, now), "mac");
