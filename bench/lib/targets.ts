@@ -23,7 +23,12 @@ interface Target extends Measure {
   holds: (value: number) => boolean;
 }
 
-const fixed2 = (value: number) => value.toFixed(2);
+/**
+ * Two decimals, rounded down: a value just under a target (0.849 against 0.85) must not read as the target
+ * next to a fail. Rounding down keeps every shown value on the same side of a two-decimal target as the
+ * value itself (the 1e-9 absorbs binary fractions such as 0.29 * 100 = 28.999...).
+ */
+const fixed2 = (value: number) => (Math.floor(value * 100 + 1e-9) / 100).toFixed(2);
 
 /** One scenario's ratio column (`vsKoa` or `vsRedis`). */
 const ratioOf = (id: string, column: "vsKoa" | "vsRedis"): Measure => ({

@@ -237,6 +237,21 @@ describe("bench report", () => {
     );
   });
 
+  it("targets: a ratio just under its target reads under it (rounded down), never as the target itself", () => {
+    const rows = summarise(
+      pickScenarios(["bare-koa", "stoat-cookie-ro", "stoat-cookie-untouched"]),
+      new Map([
+        ["bare-koa", [round(1000)]],
+        ["stoat-cookie-ro", [round(849)]],
+        ["stoat-cookie-untouched", [round(950)]],
+      ]),
+    );
+    const results = checkTargets(rows);
+    const of = (start: string) => results.find((r) => r.target.startsWith(start))!;
+    expect(of("Stoat cookie read-only")).to.include({ measured: "0.84", verdict: "fail" });
+    expect(of("Stoat cookie untouched")).to.include({ measured: "0.95", verdict: "pass" });
+  });
+
   it("targets: a scenario with errors fails every target it takes part in, whatever its numbers", () => {
     const rows = summarise(
       pickScenarios(["bare-koa", "stoat-cookie-untouched"]),
