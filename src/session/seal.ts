@@ -68,7 +68,7 @@ export interface Unsealed {
 export type UnsealResult = Unsealed | { ok: false; reason: SuspiciousReason };
 
 interface Verified {
-  /** The whole seal: the cache is keyed by its tail only (below), so a hit compares the rest. */
+  /** The whole seal: the cache is keyed by a few characters of its MAC (below), so a hit compares it all. */
   sealed: string;
   /** Parsed when first presented back (a seal a browser never returns costs no parse), or handed over. */
   data: unknown;
@@ -244,7 +244,7 @@ export class IronSealer {
  * The verified cache's key: 30 bits read off five characters of the MAC (the last ones before the version
  * suffix), a small integer. A Map hashes every new key string it is given, and each request brings a new
  * string; an integer costs nothing to hash (~1.5 us a read+write request in the bench, with the insert).
- * `& 63` maps the base64url alphabet one-to-one. A MAC is random, so two seals share a key about once in
+ * `& 63` maps the base64url alphabet one-to-one. A MAC is random, so two given seals share a key about once in
  * 10^9; when they do they only displace each other, and a hit still compares the whole value.
  */
 function cacheKey(value: string): number {
