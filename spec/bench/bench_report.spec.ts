@@ -22,6 +22,16 @@ const round = (rps: number, extra: Partial<RoundResult> = {}): RoundResult => ({
   ...extra,
 });
 
+/** The cookie read+write row's ratio to bare Koa, as summarise() makes it from both scenarios' rounds. */
+const cookieRwVsKoa = (bare: RoundResult[], stoat: RoundResult[]) =>
+  summarise(
+    pickScenarios(["bare-koa", "stoat-cookie-rw"]),
+    new Map([
+      ["bare-koa", bare],
+      ["stoat-cookie-rw", stoat],
+    ]),
+  )[1]!.vsKoa;
+
 /** Start and end tags balance and nest; text holds no raw `<` or bare `&`. */
 function checkXml(svg: string): void {
   const stack: string[] = [];
@@ -85,14 +95,7 @@ describe("bench report", () => {
     expect(pairedRatio(stoat, base)).to.equal(0.5); // median of 0.5, 0.5, 0.409
     expect(pairedRatio(stoat, undefined)).to.equal(undefined);
     expect(pairedRatio({ rps: 900, rounds: [round(900)] }, base)).to.equal(0.45); // unequal rounds: medians
-    const rows = summarise(
-      pickScenarios(["bare-koa", "stoat-cookie-rw"]),
-      new Map([
-        ["bare-koa", base.rounds],
-        ["stoat-cookie-rw", stoat.rounds],
-      ]),
-    );
-    expect(rows[1]!.vsKoa).to.equal(0.5);
+    expect(cookieRwVsKoa(base.rounds, stoat.rounds)).to.equal(0.5);
   });
 
   it("ratios use the baseline measured around each measurement when there is one", () => {
@@ -113,14 +116,7 @@ describe("bench report", () => {
     // Without brackets, the same numbers against the round's own bare Koa measurement.
     const unbracketed = { rps: 600, rounds: [round(600), round(500), round(1600)] };
     expect(pairedRatio(unbracketed, base)).to.equal(0.3); // median of 0.3, 0.25, 0.8
-    const rows = summarise(
-      pickScenarios(["bare-koa", "stoat-cookie-rw"]),
-      new Map([
-        ["bare-koa", base.rounds],
-        ["stoat-cookie-rw", stoat.rounds],
-      ]),
-    );
-    expect(rows[1]!.vsKoa).to.equal(0.6);
+    expect(cookieRwVsKoa(base.rounds, stoat.rounds)).to.equal(0.6);
   });
 
   it("peer ratios compare each side at its own bare Koa, and fall back to pairing by round", () => {
