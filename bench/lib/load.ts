@@ -105,8 +105,11 @@ export async function load(
         // @types/autocannon says IncomingHttpHeaders; autocannon 9 passes the parser's info, a flat list.
         const set = setCookiesOf((info as unknown as { headers: string[] }).headers);
         if (set.length === 0) return;
-        jars[i] = applySetCookies(jars[i]!, set);
-        resend(jars[i]);
+        const jar = applySetCookies(jars[i]!, set);
+        // A server-side session's answers usually repeat the same id (a new Expires only): nothing to resend.
+        if (jar === jars[i]) return;
+        jars[i] = jar;
+        resend(jar);
       });
     },
   });
