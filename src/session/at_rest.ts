@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync } from "node:crypto";
-import { randomBytesPooled } from "./random_pool.js";
+import { randomFillPooled } from "./random_pool.js";
 
 // Encryption at rest for server-side stores: AES-256-GCM with keys derived from the secrets by HKDF.
 // Layout: version (1) | key id (4) | iv (12) | tag (16) | ciphertext. The key id (a hash of the derived
@@ -32,10 +32,19 @@ export class AtRestCipher {
 
   encrypt(plaintext: Buffer): Buffer {
     const { id, key } = this.#keys[0]!;
-    const iv = randomBytesPooled(12);
-    const cipher = createCipheriv("aes-256-gcm", key, iv);
-    const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    return Buffer.concat([Buffer.of(VERSION), id, iv, cipher.getAuthTag(), body]);
+    // Laid out in place in one buffer: header, IV (fresh CSPRNG bytes), tag, then the ciphertext, which in
+    // GCM (a stream mode) comes out of update() whole, as long as the plaintext.
+    const sealed = Buffer.allocUnsafe(HEADER + plaintext.length);
+    sealed[0] = VERSION;
+    id.copy(sealed, 1);
+    randomFillPooled(sealed, 5, 12);
+    const cipher = createCipheriv("aes-256-gcm", key, sealed.subarray(5, 17));
+    const body = cipher.update(plaintext);
+    cipher.final();
+    if (body.length !== plaintext.length) throw new Error("AES-256-GCM returned a partial ciphertext");
+    body.copy(sealed, HEADER);
+    cipher.getAuthTag().copy(sealed, 17);
+    return sealed;
   }
 
   /** The plaintext, or undefined when no key opens it (tampered, foreign, or its secret was removed). */

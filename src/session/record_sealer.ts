@@ -1,5 +1,6 @@
 import { AtRestCipher } from "./at_rest.js";
 import { BoundedCache } from "./bounded_cache.js";
+import { sextetKey } from "./cache_key.js";
 import { type Decoded, decodeRecord, encodeRecord, type SerializerName } from "./codec.js";
 import type { SessionRecord } from "./record.js";
 
@@ -23,9 +24,20 @@ const TAGS = {
  * most of what opening costs (a GCM context per call). The string, IV and tag included, is what was
  * authenticated, so the same string always opens to the same bytes; anything else is decrypted. Small
  * values only, and few (FIFO): at most OPENED_MAX x ~7 KB of plaintext this process holds anyway.
+ * The cache is keyed by five characters of the GCM tag (cache_key.ts), and a hit compares the whole string.
  */
 const OPENED_MAX = 512;
 const OPENED_MAX_CHARS = 4096;
+/**
+ * Where the cache key is read: after the 4-character tag, base64 characters 24-43 encode bytes 18-32 of the
+ * sealed value, all inside the GCM tag (at_rest.ts: version 1, key id 4, IV 12, then the 16-byte tag).
+ */
+const KEY_AT = 4 + 24;
+
+interface Opened {
+  stored: string;
+  plaintext: Buffer;
+}
 
 /**
  * A record as the server-side stores keep it: serialised, encrypted at rest unless `encrypt: false`, and
@@ -34,7 +46,7 @@ const OPENED_MAX_CHARS = 4096;
 export class RecordSealer {
   readonly #serializer: SerializerName;
   readonly #cipher: AtRestCipher | undefined;
-  readonly #opened = new BoundedCache<string, Buffer>(OPENED_MAX);
+  readonly #opened = new BoundedCache<number, Opened>(OPENED_MAX);
 
   constructor(options: RecordSealerOptions) {
     this.#serializer = options.serializer;
@@ -70,7 +82,8 @@ export class RecordSealer {
 
   /** Keeps `plaintext` (a copy: the serializer reuses its buffer) as what `stored` opens to. */
   #remember(stored: string, plaintext: Buffer): void {
-    if (stored.length <= OPENED_MAX_CHARS) this.#opened.set(stored, Buffer.from(plaintext));
+    if (stored.length <= OPENED_MAX_CHARS)
+      this.#opened.set(sextetKey(stored, KEY_AT), { stored, plaintext: Buffer.from(plaintext) });
   }
 
   /**
@@ -85,8 +98,8 @@ export class RecordSealer {
       const serializer =
         tag === TAGS.encrypted.msgpack ? "msgpack" : tag === TAGS.encrypted.json ? "json" : undefined;
       if (!serializer) return undefined;
-      const known = this.#opened.get(stored);
-      if (known) return decodeRecord(known, serializer);
+      const known = this.#opened.get(sextetKey(stored, KEY_AT));
+      if (known !== undefined && known.stored === stored) return decodeRecord(known.plaintext, serializer);
       const opened = this.#cipher.decrypt(Buffer.from(body, "base64"));
       if (!opened) return undefined;
       this.#remember(stored, opened.plaintext);
