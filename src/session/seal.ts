@@ -73,7 +73,11 @@ interface Verified {
   sealed: string;
   /** Parsed when first presented back (a seal a browser never returns costs no parse), or handed over. */
   data: unknown;
-  json: string;
+  /**
+   * The JSON, until it is parsed: kept only for a seal() whose payload is not handed over. An entry is held
+   * past the next garbage collection, so what it need not hold is not kept (less to copy and promote).
+   */
+  json: string | undefined;
   expiresAt: number;
   oldSecret: boolean;
 }
@@ -137,7 +141,7 @@ export class IronSealer {
     this.#verified.set(cacheKey(sealed), {
       sealed,
       data,
-      json,
+      json: data === undefined ? json : undefined,
       expiresAt: Math.floor(expiresAt),
       oldSecret: false,
     });
@@ -150,7 +154,10 @@ export class IronSealer {
     const known = this.#verified.get(cacheKey(value));
     if (known && known.sealed === value) {
       if (known.expiresAt <= now) return { ok: false, reason: "expired" };
-      if (known.data === undefined) known.data = JSON.parse(known.json);
+      if (known.data === undefined) {
+        known.data = JSON.parse(known.json!);
+        known.json = undefined;
+      }
       return { ok: true, data: known.data, expiresAt: known.expiresAt, oldSecret: known.oldSecret };
     }
 
@@ -215,7 +222,7 @@ export class IronSealer {
     this.#verified.set(cacheKey(value), {
       sealed: value,
       data,
-      json: plaintext,
+      json: undefined,
       expiresAt,
       oldSecret: index > 0,
     });
