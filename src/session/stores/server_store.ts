@@ -6,6 +6,7 @@ import type { SessionRecord } from "../record.js";
 import { RecordSealer, type RecordSealerOptions } from "../record_sealer.js";
 import type { Backend } from "./backend.js";
 import { mergeRecord, type ReadSnapshot, snapshotOf } from "./database/merge.js";
+import { noteRead, readOf } from "./read_note.js";
 import type { LoadResult, SaveContext, SessionStore } from "./store.js";
 
 export interface ServerStoreOptions extends RecordSealerOptions {
@@ -39,8 +40,6 @@ export class ServerStore implements SessionStore {
   readonly #sealer: RecordSealer;
   readonly #expiry: ServerStoreOptions["expiry"];
   readonly #maxAttempts: number;
-  /** What each loaded record was read as: its version (or stored string), and the parts merged whole. */
-  readonly #read = new WeakMap<SessionRecord, ReadSnapshot>();
 
   constructor(name: string, backend: Backend, options: ServerStoreOptions) {
     this.name = name;
@@ -64,7 +63,7 @@ export class ServerStore implements SessionStore {
     return this.#fetch(key).then((stored) => {
       if (stored === undefined) return undefined; // strict: an unknown id is answered with a fresh one
       const opened = this.#sealer.open(stored.value, now);
-      if ("record" in opened) this.#read.set(opened.record, snapshotOf(stored.version, opened.record));
+      if ("record" in opened) noteRead(this, opened.record, snapshotOf(stored.version, opened.record));
       return opened;
     });
   }
@@ -194,7 +193,7 @@ export class ServerStore implements SessionStore {
     context: SaveContext,
     write: GuardedWrite,
   ): Promise<boolean> {
-    const save: PendingSave = { key, record, expiresAt, now, context, write, read: this.#read.get(record) };
+    const save: PendingSave = { key, record, expiresAt, now, context, write, read: readOf(this, record) };
     const version = this.#cas ? save.read?.data : undefined;
     if (version === undefined) return this.#mergeAndWrite(save, 1);
     return write(version, this.#sealer.encode(record, expiresAt), ttlOf(expiresAt, now)).then(

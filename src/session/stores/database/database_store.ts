@@ -9,8 +9,9 @@ import { channels } from "../../events.js";
 import { isWellFormedId, privateId } from "../../ids.js";
 import type { SessionRecord } from "../../record.js";
 import { RecordSealer, type RecordSealerOptions } from "../../record_sealer.js";
+import { noteRead, readOf } from "../read_note.js";
 import type { LoadResult, SaveContext, SessionStore } from "../store.js";
-import { mergeRecord, type ReadSnapshot, snapshotOf } from "./merge.js";
+import { mergeRecord, snapshotOf } from "./merge.js";
 import type { SessionRow, SessionRowClass } from "./session_row.js";
 import type { SessionsAdmin } from "./sessions_admin.js";
 
@@ -55,8 +56,6 @@ export class DatabaseStore implements SessionStore {
   readonly #maxAttempts: number;
   /** The row class can compare-and-set (the built-in one can; a custom one may). */
   readonly #cas: boolean;
-  /** What each loaded record was read as: the version for compare-and-set, and the parts merged whole. */
-  readonly #read = new WeakMap<SessionRecord, ReadSnapshot>();
 
   constructor(options: DatabaseStoreOptions) {
     this.#rows = options.rows;
@@ -79,7 +78,7 @@ export class DatabaseStore implements SessionStore {
     const row = await this.#call("read", () => this.#rows.findBySessionId(key));
     if (!row) return undefined; // strict: an unknown id is answered with a fresh one
     const opened = this.#sealer.open(row.data, now);
-    if ("record" in opened) this.#read.set(opened.record, snapshotOf(row.data, opened.record));
+    if ("record" in opened) noteRead(this, opened.record, snapshotOf(row.data, opened.record));
     return opened;
   }
 
@@ -134,7 +133,7 @@ export class DatabaseStore implements SessionStore {
   async touch(record: SessionRecord, expiresAt: number, cookieValue: string, now: number): Promise<string> {
     if (!isWellFormedId(cookieValue)) return cookieValue;
     const key = privateId(cookieValue);
-    const read = this.#read.get(record);
+    const read = readOf(this, record);
     let written: boolean;
     if (read && this.#cas) {
       const row = new this.#rows({ sessionId: key, data: this.#encode(record, expiresAt) });
@@ -185,7 +184,7 @@ export class DatabaseStore implements SessionStore {
     now: number,
     context: SaveContext,
   ): Promise<boolean> {
-    const read = this.#read.get(record);
+    const read = readOf(this, record);
     let previous = read?.data;
     let next = record;
     let nextExpiry = expiresAt;
@@ -221,7 +220,7 @@ export class DatabaseStore implements SessionStore {
     const row = await this.#call("read", () => this.#rows.findBySessionId(key));
     const current = this.#sealer.live(row?.data, now);
     if (!row || !current) return false;
-    const next = mergeRecord(current.record, record, context.changes, this.#read.get(record));
+    const next = mergeRecord(current.record, record, context.changes, readOf(this, record));
     const nextExpiry = this.#expiryOf(next, record, expiresAt, now);
     row.data = this.#encode(next, nextExpiry);
     await this.#write(row, next, nextExpiry, now);
