@@ -4,9 +4,9 @@ import type { ReadSnapshot } from "./database/merge.js";
 // What a server-side store read a record as (its version for compare-and-set, the parts merged whole),
 // noted on the record it handed out, for the save or touch of that record later in the same request.
 //
-// On the record, not in a WeakMap of the store's: V8's scavenger keeps a WeakMap's values alive while their
-// keys are still young, so each request's snapshot, and the stored string it holds, survived its request and
-// was promoted to the old generation. Measured on the Redis read-only bench: 329 bytes promoted and ~750
+// On the record, not in a WeakMap of the store's: with a WeakMap, V8's scavenges kept each request's snapshot
+// (and the stored string it holds) alive after its key, the record, had died with its request, and promoted
+// it to the old generation. Measured on the Redis read-only bench: 329 bytes promoted and ~750
 // surviving per request with the WeakMap, 2 and ~400 without; scavenge pause ~2.5 -> ~1.5 us a request. A
 // field dies with the record. The owner is kept too, so a record one store loaded is never taken by another
 // store as read by it (what a WeakMap per store gave).
