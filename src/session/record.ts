@@ -49,11 +49,19 @@ interface Meta {
   b?: 1;
 }
 
+/**
+ * The prototype of payloads: an empty object with no prototype of its own, so no key of a payload reaches
+ * a setter (`__proto__`, `constructor` and the like are own properties like any other). A payload made with
+ * `Object.create(null)` is the same safe but a dictionary-mode object in V8; one made on this prototype is a
+ * fast object, ~150 bytes smaller. The verified-seal cache keeps the payload of every cookie written, past
+ * the next scavenge: 432 -> 288 bytes surviving per cookie read+write request in the bench (NOTES, 40).
+ */
+const PAYLOAD_PROTOTYPE: object = Object.create(null);
+
 /** The plain object a payload serialises: user keys at the top (as iron-session apps see them). */
 export function toPayload(record: SessionRecord): Record<string, unknown> {
-  // Prototype-free, so a `__proto__` key is an own property like any other and never reaches a prototype;
-  // filled in a loop, which measured ~1.5 us a read+write request cheaper in the bench than fromEntries.
-  const payload: Record<string, unknown> = Object.create(null);
+  // Filled in a loop, which measured ~1.5 us a read+write request cheaper in the bench than fromEntries.
+  const payload: Record<string, unknown> = Object.create(PAYLOAD_PROTOTYPE);
   for (const [key, value] of record.data) payload[key] = value;
   const meta: Meta = { c: Math.floor(record.createdAt / 1000) };
   if (record.flash.size > 0) meta.f = Object.fromEntries(record.flash);
