@@ -1,8 +1,8 @@
 import { AtRestCipher } from "./at_rest.js";
-import { BoundedCache } from "./bounded_cache.js";
 import { sextetKey } from "./cache_key.js";
 import { type Decoded, decodeRecord, encodeRecord, type SerializerName } from "./codec.js";
 import type { SessionRecord } from "./record.js";
+import { SlotCache } from "./slot_cache.js";
 
 export interface RecordSealerOptions {
   /** The current secret first, then old ones (encryption at rest). */
@@ -23,8 +23,9 @@ const TAGS = {
  * read-only request) or right after this process wrote it (read+write) is not decrypted again, which is
  * most of what opening costs (a GCM context per call). The string, IV and tag included, is what was
  * authenticated, so the same string always opens to the same bytes; anything else is decrypted. Small
- * values only, and few (FIFO): at most OPENED_MAX x ~7 KB of plaintext this process holds anyway.
- * The cache is keyed by five characters of the GCM tag (cache_key.ts), and a hit compares the whole string.
+ * values only, and few (OPENED_MAX slots, slot_cache.ts): at most OPENED_MAX x ~7 KB of plaintext this
+ * process holds anyway. The cache is keyed by five characters of the GCM tag (cache_key.ts), and a hit
+ * compares the whole string.
  */
 const OPENED_MAX = 512;
 const OPENED_MAX_CHARS = 4096;
@@ -46,7 +47,7 @@ interface Opened {
 export class RecordSealer {
   readonly #serializer: SerializerName;
   readonly #cipher: AtRestCipher | undefined;
-  readonly #opened = new BoundedCache<number, Opened>(OPENED_MAX);
+  readonly #opened = new SlotCache<Opened>(OPENED_MAX);
 
   constructor(options: RecordSealerOptions) {
     this.#serializer = options.serializer;

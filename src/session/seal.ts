@@ -11,6 +11,7 @@ import { sextetKey } from "./cache_key.js";
 import type { SuspiciousReason } from "./events.js";
 import { HmacSha256 } from "./hmac.js";
 import { randomFillPooled } from "./random_pool.js";
+import { SlotCache } from "./slot_cache.js";
 
 // Iron's `Fe26.2` seal (hapi/iron, iron-webcrypto), as iron-session 8 writes it:
 //   Fe26.2*<password id>*<enc salt>*<iv>*<aes-256-cbc ciphertext>*<expiry ms>*<mac salt>*<hmac-sha256>~2
@@ -94,7 +95,8 @@ export class IronSealer {
   readonly #keys = new BoundedCache<string, Buffer>(512);
   /** MACs by (secret, salt), bounded for the same reason. */
   readonly #macs = new BoundedCache<string, HmacSha256>(512);
-  readonly #verified = new BoundedCache<number, Verified>(2048);
+  /** Seals verified or written here, by a few characters of their MAC (cacheKey, slot_cache.ts). */
+  readonly #verified = new SlotCache<Verified>(2048);
 
   /** @param secrets the current secret first, then old ones that may still unseal */
   constructor(secrets: readonly string[]) {
