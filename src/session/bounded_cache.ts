@@ -1,10 +1,11 @@
 /**
- * A size-capped Map that forgets its oldest entry first. Used for caches fed by client input (salts,
- * cookie values), which must never grow with what a client sends.
+ * A size-capped Map that forgets its oldest entry first, for string keys fed by client input (the seal's
+ * keys and MACs by salt), which must never grow with what a client sends. The caches written on every
+ * request, keyed by integers, use SlotCache (slot_cache.ts).
  *
  * Insertion order is kept in a ring of keys beside the Map: evicting is one array read and one delete, where
- * asking the Map for its first key makes an iterator on every insert (the cookie store inserts one entry per
- * written session, so this runs on every write). Re-setting a key keeps its place, as in a Map.
+ * asking the Map for its first key makes an iterator on every insert. Re-setting a key keeps its place, as
+ * in a Map.
  */
 export class BoundedCache<K, V> {
   readonly #entries = new Map<K, V>();
