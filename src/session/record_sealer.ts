@@ -37,7 +37,8 @@ const KEY_AT = 4 + 24;
 
 interface Opened {
   stored: string;
-  plaintext: Buffer;
+  /** The plaintext as a latin1 string (one byte a character): smaller to keep than a Buffer view. */
+  plaintext: string;
 }
 
 /**
@@ -84,7 +85,7 @@ export class RecordSealer {
   /** Keeps `plaintext` (a copy: the serializer reuses its buffer) as what `stored` opens to. */
   #remember(stored: string, plaintext: Buffer): void {
     if (stored.length <= OPENED_MAX_CHARS)
-      this.#opened.set(sextetKey(stored, KEY_AT), { stored, plaintext: Buffer.from(plaintext) });
+      this.#opened.set(sextetKey(stored, KEY_AT), { stored, plaintext: plaintext.toString("latin1") });
   }
 
   /**
@@ -100,7 +101,8 @@ export class RecordSealer {
         tag === TAGS.encrypted.msgpack ? "msgpack" : tag === TAGS.encrypted.json ? "json" : undefined;
       if (!serializer) return undefined;
       const known = this.#opened.get(sextetKey(stored, KEY_AT));
-      if (known !== undefined && known.stored === stored) return decodeRecord(known.plaintext, serializer);
+      if (known !== undefined && known.stored === stored)
+        return decodeRecord(Buffer.from(known.plaintext, "latin1"), serializer);
       const opened = this.#cipher.decrypt(Buffer.from(body, "base64"));
       if (!opened) return undefined;
       this.#remember(stored, opened.plaintext);
