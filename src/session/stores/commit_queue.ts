@@ -22,14 +22,10 @@ export class CommitQueue {
    */
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const waiting = this.#busy.get(key);
-    if (waiting === IDLE) {
-      this.#idle--;
-      this.#busy.set(key, []);
-    } else if (waiting) {
+    if (waiting !== undefined && waiting !== IDLE)
       return new Promise<void>((wake) => waiting.push(wake)).then(() => this.#start(key, task));
-    } else {
-      this.#busy.set(key, []);
-    }
+    if (waiting === IDLE) this.#idle--;
+    this.#busy.set(key, []);
     return this.#start(key, task);
   }
 
@@ -82,8 +78,8 @@ export class CommitQueue {
   }
 }
 
-/** A key whose last task is done: no task running, none waiting. */
-const IDLE: (() => void)[] = [];
+/** A key whose last task is done: no task running, none waiting (frozen: nothing may ever wait on it). */
+const IDLE: (() => void)[] = Object.freeze([]) as unknown as (() => void)[];
 /**
  * Done keys kept before they all go (~100 KB of session ids at most). A process whose sessions in use fit in
  * it re-uses their entries; beyond it, keys come and go in batches.
