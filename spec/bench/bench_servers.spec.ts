@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { expect } from "chai";
 import knex from "knex";
 import { createClient } from "redis";
@@ -34,6 +35,18 @@ async function redisValues(pattern: string): Promise<Record<string, string | nul
     for await (const keys of client.scanIterator({ MATCH: pattern }))
       for (const key of keys) values[key] = await client.get(key);
     return values;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** EVALSHA calls the Redis server has answered so far (INFO commandstats). */
+async function evalshaCalls(): Promise<number> {
+  const client = createClient({ url: serviceUrl("redis") });
+  await client.connect();
+  try {
+    const info = await client.info("commandstats");
+    return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0);
   } finally {
     client.destroy();
   }
@@ -79,6 +92,7 @@ function serversOn(service: ServiceName | undefined, scenarios: readonly Scenari
         let jar = applySetCookies("", seeded.setCookies);
         const stored = `${prefix}:${scenario.id.startsWith("bare") ? "bare" : "stoat"}*`;
         const before = scenario.services.includes("redis") ? await redisValues(stored) : {};
+        const scriptsBefore = scenario.id === "bare-redis-floor" ? await evalshaCalls() : 0;
         for (let i = 1; i <= 3; i++) {
           const answer = await get(server, "/", jar);
           expect(answer.status).to.equal(200);
@@ -96,6 +110,19 @@ function serversOn(service: ServiceName | undefined, scenarios: readonly Scenari
           expect(await redisValues(`${prefix}:bare:${sid}`)).to.deep.equal({
             [`${prefix}:bare:${sid}`]: "3",
           });
+        }
+        if (scenario.id === "bare-redis-floor") {
+          // The floor does the contract's work: the key is the id's SHA-256, the value encrypted, and every
+          // write a compare-and-set script (EVALSHA), not a SET.
+          const sid = /sid=([^;]+)/.exec(jar)![1]!;
+          const key = `${prefix}:bare-floor:${createHash("sha256").update(sid).digest("hex")}`;
+          const values = await redisValues(`${prefix}:bare-floor:*`);
+          expect(values).to.have.property(key);
+          expect(values[key], "not the JSON itself").to.match(/^[\w-]+$/);
+          expect(Buffer.from(values[key]!, "base64url").length, "iv + ciphertext + tag").to.equal(
+            12 + '{"n":"3"}'.length + 16,
+          );
+          expect((await evalshaCalls()) - scriptsBefore).to.be.at.least(3);
         }
         if (mode === "ro" && scenario.services.includes("redis")) {
           expect(Object.keys(before)).not.to.be.empty;
