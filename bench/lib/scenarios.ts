@@ -75,7 +75,7 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario(GET_SET, "bare Koa + Redis GET+SET", "bare_redis", "rw", { redisBaseline: GET_SET }),
   scenario(GET, "bare Koa + Redis GET", "bare_redis", "ro", { redisBaseline: GET }),
   // Not a target's baseline: what every read+write must do under the contract, written by hand (NOTES.md).
-  scenario(FLOOR, "bare Koa + Redis, contract floor (hashed key, AES-GCM, CAS)", "redis_floor", "rw", {
+  scenario(FLOOR, "bare Koa + Redis contract floor", "redis_floor", "rw", {
     redisBaseline: GET_SET,
   }),
   scenario("stoat-sqlite-rw", "Stoat database (SQLite) read+write", "stoat", "rw", {

@@ -6,7 +6,7 @@
 // - cas: the write is a compare-and-set Lua script on the exact value read (S14: a request in flight cannot
 //   bring back a session flushed or cycled meanwhile, and concurrent writes are not silently lost);
 // - cookie: the rolling expiry resends the cookie (Rack does the same with expire_after).
-// BENCH_FLOOR_SKIP (a comma list of those names) leaves parts out, to price each one; the bench runs all.
+// BENCH_FLOOR_SKIP (those names, split by commas, spaces or +) leaves parts out, to price each one; the bench runs all.
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import Koa from "koa";
@@ -14,7 +14,7 @@ import { redisClient } from "./redis_client.js";
 import { body, next, PREFIX, SECRET, serve, TTL_SECONDS } from "./serve.js";
 
 export const FLOOR_PARTS = ["hash", "gcm", "cas", "cookie"] as const;
-const skip = new Set((process.env.BENCH_FLOOR_SKIP ?? "").split(",").filter(Boolean));
+const skip = new Set((process.env.BENCH_FLOOR_SKIP ?? "").split(/[\s,+]/).filter(Boolean));
 for (const part of skip)
   if (!(FLOOR_PARTS as readonly string[]).includes(part))
     throw new Error(`BENCH_FLOOR_SKIP: unknown part ${part}; known: ${FLOOR_PARTS.join(", ")}`);
