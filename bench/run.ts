@@ -7,6 +7,8 @@
 //   npm run bench -- --only bare-koa,stoat-redis-ro --duration 5 --rounds 3 --connections 50 --out DIR
 //   npm run bench -- --readme                   (also puts the table in README.md's bench block)
 //   npm run bench -- --brackets                 (ratios against baselines measured around each measurement)
+//   npm run bench -- --from bench/results/latest.json [--readme]
+//                                               (no measuring: the report made again from a run's rounds)
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -14,7 +16,7 @@ import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { createClient } from "redis";
 import { baselinesOf, bracketed, sliceSeconds } from "./lib/bracket.js";
-import { gatherFacts, renderFacts } from "./lib/facts.js";
+import { type Facts, gatherFacts, renderFacts } from "./lib/facts.js";
 import { load, type RoundResult, seed } from "./lib/load.js";
 import { type ServerProcess, startServer, terminate } from "./lib/process.js";
 import { replaceBlock } from "./lib/readme.js";
@@ -38,6 +40,8 @@ const { values } = parseArgs({
     readme: { type: "boolean", default: false },
     // Baselines bracket each measurement (lib/bracket.ts): opt-in, see bench/NOTES.md ("Brackets: tried").
     brackets: { type: "boolean", default: false },
+    // A run's latest.json: its rounds, facts and settings reported again (after a change to the report).
+    from: { type: "string" },
   },
 });
 
@@ -117,14 +121,27 @@ async function run(): Promise<Summary[]> {
   }
 }
 
-const [facts, rows] = await Promise.all([gatherFacts(redisUrl, postgresUrl), run()]);
-const settings =
-  `${connections} connections, ${duration} s per measurement after a ${warmup} s warm-up, ${rounds} rounds ` +
-  "interleaved, " +
-  (values.brackets
-    ? `each bracketed by its baselines (${sliceSeconds(duration)} s before and after), `
-    : "ratios against each round's baseline measurement, ") +
-  "one server process per scenario (NODE_ENV=production), autocannon in another";
+/** A saved run (`--from`): its facts and settings as recorded, its rows summarised again from their rounds. */
+function reported(file: string): { facts: Facts; settings: string; rows: Summary[] } {
+  const saved = JSON.parse(readFileSync(file, "utf8")) as { facts: Facts; settings: string; rows: Summary[] };
+  const ids = saved.rows.map((row) => row.id);
+  const rounds = new Map(saved.rows.map((row) => [row.id, row.rounds]));
+  return { facts: saved.facts, settings: saved.settings, rows: summarise(pickScenarios(ids), rounds) };
+}
+
+const { facts, rows, settings } = values.from
+  ? reported(values.from)
+  : await Promise.all([gatherFacts(redisUrl, postgresUrl), run()]).then(([facts, rows]) => ({
+      facts,
+      rows,
+      settings:
+        `${connections} connections, ${duration} s per measurement after a ${warmup} s warm-up, ${rounds} rounds ` +
+        "interleaved, " +
+        (values.brackets
+          ? `each bracketed by its baselines (${sliceSeconds(duration)} s before and after), `
+          : "ratios against each round's baseline measurement, ") +
+        "one server process per scenario (NODE_ENV=production), autocannon in another",
+    }));
 const table = renderTable(rows);
 const targets = checkTargets(rows);
 const targetTable = renderTargets(targets);

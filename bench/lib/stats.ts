@@ -22,7 +22,19 @@ export interface Summary {
   vsKoa?: number;
   /** rps / the bare Redis handler's rps (Redis scenarios whose baseline ran). */
   vsRedis?: number;
+  /** The lowest and highest round of vsKoa / vsRedis, when paired over more than one round. */
+  vsKoaRange?: Range;
+  vsRedisRange?: Range;
   redisBaseline?: string;
+}
+
+/** The lowest and the highest of a set of per-round values. */
+export type Range = readonly [low: number, high: number];
+
+/** The range of per-round values; undefined for fewer than two (one round has no spread to show). */
+export function rangeOf(values: readonly number[] | undefined): Range | undefined {
+  if (!values || values.length < 2) return undefined;
+  return [Math.min(...values), Math.max(...values)];
 }
 
 export function median(values: readonly number[]): number {
@@ -61,10 +73,17 @@ export function summarise(
     });
   const byId = new Map(rows.map((r) => [r.id, r]));
   for (const row of rows) {
-    const vsKoa = pairedRatio(row, byId.get(BARE_KOA));
-    const vsRedis = row.redisBaseline ? pairedRatio(row, byId.get(row.redisBaseline)) : undefined;
+    const koa = byId.get(BARE_KOA);
+    const redis = row.redisBaseline ? byId.get(row.redisBaseline) : undefined;
+    const vsKoa = pairedRatio(row, koa);
+    const vsRedis = redis ? pairedRatio(row, redis) : undefined;
     if (vsKoa !== undefined) row.vsKoa = vsKoa;
     if (vsRedis !== undefined) row.vsRedis = vsRedis;
+    // A baseline against itself is 1 in every round: no range to show.
+    const koaRange = koa && koa !== row ? rangeOf(roundRatios(row, koa)) : undefined;
+    const redisRange = redis && redis !== row ? rangeOf(roundRatios(row, redis)) : undefined;
+    if (koaRange) row.vsKoaRange = koaRange;
+    if (redisRange) row.vsRedisRange = redisRange;
   }
   return rows;
 }
@@ -81,8 +100,16 @@ export function pairedRatio(
   base: Pick<Summary, "id" | "rounds" | "rps"> | undefined,
 ): number | undefined {
   if (!base || !(base.rps > 0)) return undefined;
-  if (row.rounds.length !== base.rounds.length) return row.rps / base.rps;
-  return median(row.rounds.map((r, i) => r.rps / (r.baselines?.[base.id] ?? base.rounds[i]!.rps)));
+  return median(roundRatios(row, base) ?? [row.rps / base.rps]);
+}
+
+/** pairedRatio's ratio of each round; undefined without a base or when the two ran different rounds. */
+export function roundRatios(
+  row: Pick<Summary, "rounds">,
+  base: Pick<Summary, "id" | "rounds" | "rps"> | undefined,
+): number[] | undefined {
+  if (!base || !(base.rps > 0) || row.rounds.length !== base.rounds.length) return undefined;
+  return row.rounds.map((r, i) => r.rps / (r.baselines?.[base.id] ?? base.rounds[i]!.rps));
 }
 
 /**
@@ -95,16 +122,24 @@ export function peerRatio(
   peer: Pick<Summary, "id" | "rounds" | "rps"> | undefined,
 ): number | undefined {
   if (!peer) return undefined;
+  const rounds = peerRoundRatios(row, peer);
+  return rounds ? median(rounds) : pairedRatio(row, peer);
+}
+
+/** peerRatio's ratio of each round; undefined when the two cannot be paired round by round. */
+export function peerRoundRatios(
+  row: Pick<Summary, "rounds">,
+  peer: Pick<Summary, "id" | "rounds" | "rps"> | undefined,
+): number[] | undefined {
+  if (!peer) return undefined;
   const around = (r: RoundResult) => r.baselines?.[BARE_KOA];
   const bracketedAlike =
     row.rounds.length === peer.rounds.length &&
     row.rounds.length > 0 &&
     [...row.rounds, ...peer.rounds].every((r) => (around(r) ?? 0) > 0);
-  if (!bracketedAlike) return pairedRatio(row, peer);
-  return median(
-    row.rounds.map((r, i) => {
-      const p = peer.rounds[i]!;
-      return r.rps / around(r)! / (p.rps / around(p)!);
-    }),
-  );
+  if (!bracketedAlike) return roundRatios(row, peer);
+  return row.rounds.map((r, i) => {
+    const p = peer.rounds[i]!;
+    return r.rps / around(r)! / (p.rps / around(p)!);
+  });
 }

@@ -1,7 +1,7 @@
 // The markdown table of a run: one row per scenario; a row with non-2xx answers or errors says so in its
 // own column and marks its req/s, so a broken scenario never passes for a slow or fast one.
 
-import { flagged, type Summary } from "./stats.js";
+import { flagged, type Range, type Summary } from "./stats.js";
 
 const fixed = (value: number | undefined, digits: number) =>
   value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(digits);
@@ -15,24 +15,32 @@ function problems(row: Summary): string {
   return `⚠ ${parts.join(", ")}`;
 }
 
+/** A ratio, with the lowest and highest round after it when there were several: how far the rounds agreed. */
+const ratio = (value: number | undefined, range: Range | undefined) =>
+  range && value !== undefined
+    ? `${fixed(value, 2)} (${fixed(range[0], 2)}–${fixed(range[1], 2)})`
+    : fixed(value, 2);
+
 /** Cells may not hold a pipe or a line break. */
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
 
 export function renderTable(rows: readonly Summary[]): string {
   const header = [
-    "| Scenario | req/s (median) | p50 ms | p99 ms | server CPU µs/req | × bare Koa | × bare Redis handler | Problems |",
+    "| Scenario | req/s (median) | p50 ms | p99 ms | server CPU µs/req | × bare Koa (lowest–highest round) | × bare Redis handler | Problems |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   ];
   const lines = rows.map((row) => {
     const rps = `${Math.round(row.rps)}${flagged(row) ? " ⚠" : ""}`;
-    const vsRedis = row.redisBaseline ? `${fixed(row.vsRedis, 2)} (${row.redisBaseline})` : "";
+    const vsRedis = row.redisBaseline
+      ? `${ratio(row.vsRedis, row.vsRedisRange)} of ${row.redisBaseline}`
+      : "";
     const cells = [
       row.label,
       rps,
       fixed(row.p50, 1),
       fixed(row.p99, 1),
       fixed(row.cpuUs, 0),
-      fixed(row.vsKoa, 2),
+      ratio(row.vsKoa, row.vsKoaRange),
       vsRedis,
       problems(row),
     ];

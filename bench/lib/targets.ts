@@ -1,7 +1,7 @@
 // The targets of issue 7, checked against one run's rows: each says what it compares, what the run measured
 // and whether it holds. A target whose scenarios did not run (`--only`) says so instead of passing.
 
-import { flagged, peerRatio, type Summary } from "./stats.js";
+import { flagged, peerRatio, peerRoundRatios, type Range, rangeOf, type Summary } from "./stats.js";
 
 export type Verdict = "pass" | "fail" | "not run";
 
@@ -30,12 +30,18 @@ interface Target extends Measure {
  */
 const fixed2 = (value: number) => (Math.floor(value * 100 + 1e-9) / 100).toFixed(2);
 
+/** " (rounds 0.72–0.86)" when there were several rounds: a target near its line is read with its spread. */
+const spread = (range: Range | undefined, unit = "") =>
+  range ? ` (rounds ${fixed2(range[0])}${unit}–${fixed2(range[1])}${unit})` : "";
+
 /** One scenario's ratio column (`vsKoa` or `vsRedis`). */
 const ratioOf = (id: string, column: "vsKoa" | "vsRedis"): Measure => ({
   ids: [id],
   measure: (rows) => {
-    const value = rows.get(id)?.[column];
-    return value === undefined ? undefined : { value, text: fixed2(value) };
+    const row = rows.get(id);
+    const value = row?.[column];
+    if (value === undefined) return undefined;
+    return { value, text: fixed2(value) + spread(row?.[column === "vsKoa" ? "vsKoaRange" : "vsRedisRange"]) };
   },
 });
 
@@ -45,7 +51,11 @@ const timesPeer = (id: string, peer: string): Measure => ({
   measure: (rows) => {
     const mine = rows.get(id);
     const value = mine && peerRatio(mine, rows.get(peer));
-    return value === undefined ? undefined : { value, text: `${fixed2(value)}×` };
+    if (value === undefined) return undefined;
+    return {
+      value,
+      text: `${fixed2(value)}×${spread(rangeOf(peerRoundRatios(mine!, rows.get(peer))), "×")}`,
+    };
   },
 });
 

@@ -4,7 +4,7 @@ import { parseStatCpu } from "../../bench/lib/cpu.js";
 import { applySetCookies, type RoundResult } from "../../bench/lib/load.js";
 import { END, replaceBlock, START } from "../../bench/lib/readme.js";
 import { pickScenarios, SCENARIOS } from "../../bench/lib/scenarios.js";
-import { flagged, median, pairedRatio, peerRatio, summarise } from "../../bench/lib/stats.js";
+import { flagged, median, pairedRatio, peerRatio, rangeOf, summarise } from "../../bench/lib/stats.js";
 import { CHART, renderChart, scaleFor } from "../../bench/lib/svg.js";
 import { renderTable } from "../../bench/lib/table.js";
 import { checkTargets, renderTargets, TARGETS } from "../../bench/lib/targets.js";
@@ -81,6 +81,29 @@ describe("bench report", () => {
     expect(flagged(ro!)).to.equal(true);
     expect(flagged(rw!)).to.equal(false);
     expect(getSet!.vsRedis).to.equal(1);
+    // How far the rounds agreed: the lowest and highest round of each paired ratio.
+    expect(rw!.vsKoaRange).to.deep.equal([400 / 3000, 0.5]);
+    expect(rw!.vsRedisRange).to.deep.equal([400 / 900, 500 / 900]);
+    expect(koa!.vsKoaRange, "a baseline against itself").to.equal(undefined);
+    expect(getSet!.vsRedisRange).to.equal(undefined);
+    expect(getSet!.vsKoaRange).to.deep.equal([900 / 3000, 900 / 1000]);
+    expect(ro!.vsRedisRange).to.equal(undefined);
+  });
+
+  it("ranges: none for a single round or for rounds that cannot be paired", () => {
+    const rows = summarise(
+      pickScenarios(["bare-koa", "stoat-cookie-rw", "stoat-cookie-ro"]),
+      new Map([
+        ["bare-koa", [round(1000), round(2000)]],
+        ["stoat-cookie-rw", [round(500)]],
+        ["stoat-cookie-ro", [round(800), round(1800)]],
+      ]),
+    );
+    expect(rows[1]!.vsKoa).to.equal(500 / 1500); // unequal rounds: the ratio of the medians, no range
+    expect(rows[1]!.vsKoaRange).to.equal(undefined);
+    expect(rows[2]!.vsKoaRange).to.deep.equal([0.8, 0.9]);
+    expect(rangeOf([3])).to.equal(undefined);
+    expect(rangeOf([3, 1, 2])).to.deep.equal([1, 3]);
   });
 
   it("ratios pair each round with the baseline's same round: a round where everything was slow moves neither", () => {
@@ -233,6 +256,24 @@ describe("bench report", () => {
     );
   });
 
+  it("targets: with several rounds a ratio and a peer comparison say their lowest and highest round", () => {
+    const rows = summarise(
+      pickScenarios(["bare-koa", "stoat-cookie-rw", "stoat-cookie-ro", "iron-session-rw"]),
+      new Map([
+        ["bare-koa", [round(1000), round(2000), round(1000)]],
+        ["stoat-cookie-rw", [round(600), round(1000), round(550)]],
+        ["stoat-cookie-ro", [round(849), round(1800), round(800)]],
+        ["iron-session-rw", [round(50), round(100), round(50)]],
+      ]),
+    );
+    const of = (start: string) => checkTargets(rows).find((r) => r.target.startsWith(start))!;
+    expect(of("Stoat cookie read-only")).to.include({ measured: "0.84 (rounds 0.80–0.90)", verdict: "fail" });
+    expect(of("Stoat cookie read+write ≥ 10")).to.include({
+      measured: "11.00× (rounds 10.00×–12.00×)",
+      verdict: "pass",
+    });
+  });
+
   it("targets: a ratio just under its target reads under it (rounded down), never as the target itself", () => {
     const rows = summarise(
       pickScenarios(["bare-koa", "stoat-cookie-ro", "stoat-cookie-untouched"]),
@@ -279,6 +320,21 @@ describe("bench report", () => {
     expect(lines[2]).to.equal("| bare Koa | 2000 | 2.0 | 20.0 | 41 | 1.00 |  |  |");
     // No CPU reading in a round (not Linux): a dash, never a made-up number.
     expect(lines[3]).to.equal("| a \\| b | 1000 ⚠ | 1.0 | 10.0 | – | 0.50 |  | ⚠ 2 non-2xx, 1 errors |");
+  });
+
+  it("renderTable: with several rounds each ratio shows its lowest and highest round", () => {
+    const rows = summarise(
+      pickScenarios(["bare-koa", "stoat-redis-rw", "bare-redis-get-set"]),
+      new Map([
+        ["bare-koa", [round(2000), round(1000), round(2000)]],
+        ["stoat-redis-rw", [round(800), round(600), round(900)]],
+        ["bare-redis-get-set", [round(1000), round(1000), round(1500)]],
+      ]),
+    );
+    const lines = renderTable(rows).split("\n");
+    expect(lines[3]).to.equal(
+      "| Stoat redis read+write | 800 | 0.8 | 8.0 | – | 0.45 (0.40–0.60) | 0.60 (0.60–0.80) of bare-redis-get-set |  |",
+    );
   });
 
   it("renderChart: one bar per scenario, widths in proportion to the ratios, labels escaped, well-formed", () => {

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -72,5 +72,27 @@ describe("bench run (tiny, end to end)", function () {
     const svg = readFileSync(join(out, "latest.svg"), "utf8");
     expect(svg.match(/<rect class="bar/g)).to.have.length(2);
     expect(svg).to.include("Stoat cookie read+write");
+  });
+
+  it("--from reports a saved run again without measuring: its facts and settings, ratios with their rounds", async () => {
+    // The tiny run's rounds, made into two rounds without brackets: bare Koa twice as fast in the second.
+    const json = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as { rows: Summary[] };
+    for (const row of json.rows) {
+      const { baselines: _, ...first } = row.rounds[0]!;
+      row.rounds = [first, { ...first, rps: row.id === "bare-koa" ? first.rps * 2 : first.rps }];
+    }
+    const saved = join(out, "saved.json");
+    writeFileSync(saved, JSON.stringify(json));
+    const again = join(out, "again");
+    const args = ["--import", "tsx", "bench/run.ts", "--from", saved, "--out", again];
+    await promisify(execFile)(process.execPath, args, { timeout: 60_000 });
+    const md = readFileSync(join(again, "latest.md"), "utf8");
+    const [bare, stoat] = json.rows as [Summary, Summary];
+    const low = stoat.rounds[0]!.rps / (bare.rounds[0]!.rps * 2);
+    const high = stoat.rounds[0]!.rps / bare.rounds[0]!.rps;
+    expect(md).to.include(`(${low.toFixed(2)}–${high.toFixed(2)}) |`);
+    expect(md).to.include("Settings: 4 connections, 0.3 s per measurement");
+    const report = JSON.parse(readFileSync(join(again, "latest.json"), "utf8")) as { rows: Summary[] };
+    expect(report.rows.map((r) => r.rounds.length)).to.deep.equal([2, 2]);
   });
 });
