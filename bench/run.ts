@@ -129,19 +129,21 @@ function reported(file: string): { facts: Facts; settings: string; rows: Summary
   return { facts: saved.facts, settings: saved.settings, rows: summarise(pickScenarios(ids), rounds) };
 }
 
-const { facts, rows, settings } = values.from
-  ? reported(values.from)
-  : await Promise.all([gatherFacts(redisUrl, postgresUrl), run()]).then(([facts, rows]) => ({
-      facts,
-      rows,
-      settings:
-        `${connections} connections, ${duration} s per measurement after a ${warmup} s warm-up, ${rounds} rounds ` +
-        "interleaved, " +
-        (values.brackets
-          ? `each bracketed by its baselines (${sliceSeconds(duration)} s before and after), `
-          : "ratios against each round's baseline measurement, ") +
-        "one server process per scenario (NODE_ENV=production), autocannon in another",
-    }));
+/** This run's settings, as the report states them. */
+const measuredSettings = () =>
+  `${connections} connections, ${duration} s per measurement after a ${warmup} s warm-up, ${rounds} rounds ` +
+  "interleaved, " +
+  (values.brackets
+    ? `each bracketed by its baselines (${sliceSeconds(duration)} s before and after), `
+    : "ratios against each round's baseline measurement, ") +
+  "one server process per scenario (NODE_ENV=production), autocannon in another";
+
+async function measured(): Promise<{ facts: Facts; settings: string; rows: Summary[] }> {
+  const [facts, rows] = await Promise.all([gatherFacts(redisUrl, postgresUrl), run()]);
+  return { facts, rows, settings: measuredSettings() };
+}
+
+const { facts, rows, settings } = values.from ? reported(values.from) : await measured();
 const table = renderTable(rows);
 const targets = checkTargets(rows);
 const targetTable = renderTargets(targets);

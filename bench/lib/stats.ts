@@ -73,17 +73,12 @@ export function summarise(
     });
   const byId = new Map(rows.map((r) => [r.id, r]));
   for (const row of rows) {
-    const koa = byId.get(BARE_KOA);
-    const redis = row.redisBaseline ? byId.get(row.redisBaseline) : undefined;
-    const vsKoa = pairedRatio(row, koa);
-    const vsRedis = redis ? pairedRatio(row, redis) : undefined;
-    if (vsKoa !== undefined) row.vsKoa = vsKoa;
-    if (vsRedis !== undefined) row.vsRedis = vsRedis;
-    // A baseline against itself is 1 in every round: no range to show.
-    const koaRange = koa && koa !== row ? rangeOf(roundRatios(row, koa)) : undefined;
-    const redisRange = redis && redis !== row ? rangeOf(roundRatios(row, redis)) : undefined;
-    if (koaRange) row.vsKoaRange = koaRange;
-    if (redisRange) row.vsRedisRange = redisRange;
+    const koa = against(row, byId.get(BARE_KOA));
+    const redis = row.redisBaseline ? against(row, byId.get(row.redisBaseline)) : undefined;
+    if (koa) row.vsKoa = koa.ratio;
+    if (koa?.range) row.vsKoaRange = koa.range;
+    if (redis) row.vsRedis = redis.ratio;
+    if (redis?.range) row.vsRedisRange = redis.range;
   }
   return rows;
 }
@@ -99,8 +94,18 @@ export function pairedRatio(
   row: Pick<Summary, "rounds" | "rps">,
   base: Pick<Summary, "id" | "rounds" | "rps"> | undefined,
 ): number | undefined {
+  return against(row, base)?.ratio;
+}
+
+/** pairedRatio, with the range of its rounds (none for a baseline against itself); undefined without a base. */
+function against(
+  row: Pick<Summary, "rounds" | "rps">,
+  base: Pick<Summary, "id" | "rounds" | "rps"> | undefined,
+): { ratio: number; range?: Range } | undefined {
   if (!base || !(base.rps > 0)) return undefined;
-  return median(roundRatios(row, base) ?? [row.rps / base.rps]);
+  const rounds = roundRatios(row, base);
+  const range = base === row ? undefined : rangeOf(rounds);
+  return { ratio: median(rounds ?? [row.rps / base.rps]), ...(range ? { range } : {}) };
 }
 
 /** pairedRatio's ratio of each round; undefined without a base or when the two ran different rounds. */

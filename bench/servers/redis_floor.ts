@@ -14,6 +14,7 @@
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import Koa from "koa";
+import { randomBytesPooled } from "../../src/session/random_pool.js";
 import { redisClient } from "./redis_client.js";
 import { body, next, PREFIX, SECRET, serve, TTL_SECONDS } from "./serve.js";
 
@@ -38,23 +39,12 @@ const key = (id: string) =>
 /** The last value this process wrote per key, with its data: a write's own value is not decrypted again. */
 const written = new Map<string, { value: string; n: string }>();
 
-// IVs from a pool refilled 4 KiB at a time, as Stoat's random_pool.ts does: randomBytes(12) per write is a
-// CSPRNG call (and a getpid) each, ~3 us here, which would lift the floor.
-let pool = randomBytes(4096);
-let used = 0;
-function freshIv(): Buffer {
-  if (used + 12 > pool.length) {
-    pool = randomBytes(4096);
-    used = 0;
-  }
-  used += 12;
-  return pool.subarray(used - 12, used);
-}
-
 function seal(n: string): string {
   const json = JSON.stringify({ n });
   if (!use("gcm")) return json;
-  const iv = freshIv();
+  // IVs from Stoat's CSPRNG pool, as its at-rest cipher takes them: randomBytes(12) per write is a CSPRNG
+  // call (and a getpid) each, ~3 us here, which would lift the floor.
+  const iv = randomBytesPooled(12);
   const cipher = createCipheriv("aes-256-gcm", aesKey, iv);
   const sealed = Buffer.concat([iv, cipher.update(json, "utf8"), cipher.final(), cipher.getAuthTag()]);
   return sealed.toString("base64url");

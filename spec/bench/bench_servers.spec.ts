@@ -26,30 +26,33 @@ async function get(server: ServerProcess, path: string, cookie?: string): Promis
   return { status: res.status, n: body.n, setCookies: res.headers.getSetCookie() };
 }
 
-/** Every Redis key of this spec run, with its value. */
-async function redisValues(pattern: string): Promise<Record<string, string | null>> {
+/** `work` with a Redis client of its own, closed after. */
+async function withRedis<T>(work: (client: ReturnType<typeof createClient>) => Promise<T>): Promise<T> {
   const client = createClient({ url: serviceUrl("redis") });
   await client.connect();
   try {
-    const values: Record<string, string | null> = {};
-    for await (const keys of client.scanIterator({ MATCH: pattern }))
-      for (const key of keys) values[key] = await client.get(key);
-    return values;
+    return await work(client);
   } finally {
     client.destroy();
   }
 }
 
+/** Every Redis key of this spec run, with its value. */
+function redisValues(pattern: string): Promise<Record<string, string | null>> {
+  return withRedis(async (client) => {
+    const values: Record<string, string | null> = {};
+    for await (const keys of client.scanIterator({ MATCH: pattern }))
+      for (const key of keys) values[key] = await client.get(key);
+    return values;
+  });
+}
+
 /** EVALSHA calls the Redis server has answered so far (INFO commandstats). */
-async function evalshaCalls(): Promise<number> {
-  const client = createClient({ url: serviceUrl("redis") });
-  await client.connect();
-  try {
+function evalshaCalls(): Promise<number> {
+  return withRedis(async (client) => {
     const info = await client.info("commandstats");
     return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0);
-  } finally {
-    client.destroy();
-  }
+  });
 }
 
 function serversOn(service: ServiceName | undefined, scenarios: readonly Scenario[]) {
@@ -69,11 +72,8 @@ function serversOn(service: ServiceName | undefined, scenarios: readonly Scenari
     });
     after(async () => {
       if (service !== "redis") return;
-      const client = createClient({ url: serviceUrl("redis") });
-      await client.connect();
       const keys = Object.keys(await redisValues(`${prefix}:*`));
-      if (keys.length > 0) await client.del(keys);
-      client.destroy();
+      if (keys.length > 0) await withRedis((client) => client.del(keys));
     });
 
     for (const scenario of scenarios) {
