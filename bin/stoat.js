@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// The `stoat` command. Stoat and the apps it serves are TypeScript; tsx compiles them as they load.
-import { register } from "tsx/esm/api";
-
-register();
-await import("../src/cli/main.ts");
+// The `stoat` command: the compiled CLI in dist/ (built by `npm run build`, shipped in the package).
+await import("../dist/cli/main.js");

@@ -3,10 +3,19 @@ import type { SessionsAdmin } from "../../../session/stores/database/sessions_ad
 import { CliError } from "../../cli_error.js";
 import { loadApp } from "../../load_app.js";
 
+type FlagsConfig<T> = { args: string[]; options: T; strict: true; allowPositionals: false };
+/** What parseFlags returns, named so the build can emit its declaration. */
+export type Flags<T extends NonNullable<ParseArgsConfig["options"]>> = ReturnType<
+  typeof parseArgs<FlagsConfig<T>>
+>["values"];
+
 /** `parseArgs` (strict, no positionals) with every mistake reported as a one-line usage error (exit 2). */
-export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T) {
+export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
+  args: string[],
+  options: T,
+): Flags<T> {
   try {
-    return parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>({
+    return parseArgs<FlagsConfig<T>>({
       args,
       options,
       strict: true,
