@@ -21,6 +21,7 @@ export { channels, type SuspiciousReason } from "./session/events.js";
 export type { SessionOptions } from "./session/options.js";
 export type { Changes, SessionRecord } from "./session/record.js";
 export { Session } from "./session/session.js";
+export type { SessionData, SessionValue } from "./session/session_data.js";
 export { CookieStore } from "./session/stores/cookie_store.js";
 export type {
   SessionRow,

@@ -1,6 +1,7 @@
 import { inspect } from "node:util";
 import { InvalidSessionValueError } from "./errors.js";
 import { type Changes, emptyRecord, RESERVED_KEY, type SessionRecord } from "./record.js";
+import type { SessionValue } from "./session_data.js";
 
 /** What the middleware and the flash may see of a session: nothing a handler should touch. */
 export interface SessionInternals {
@@ -128,11 +129,11 @@ export class Session implements Iterable<[string, string]> {
     return this.#modified;
   }
 
-  get(key: string): string | undefined {
-    return this.#data.data.get(key);
+  get<K extends string>(key: K): SessionValue<K> | undefined {
+    return this.#data.data.get(key) as SessionValue<K> | undefined;
   }
 
-  set(key: string, value: string): this {
+  set<K extends string>(key: K, value: SessionValue<K>): this {
     checkKey(key);
     if (typeof value !== "string") {
       throw new InvalidSessionValueError(
@@ -155,14 +156,14 @@ export class Session implements Iterable<[string, string]> {
   }
 
   /** Removes `key` and returns the value it had. */
-  delete(key: string): string | undefined {
+  delete<K extends string>(key: K): SessionValue<K> | undefined {
     const data = this.#data.data;
     const old = data.get(key);
     if (old !== undefined) {
       data.delete(key);
       this.#noteChange(key, undefined);
     }
-    return old;
+    return old as SessionValue<K> | undefined;
   }
 
   has(key: string): boolean {
@@ -170,10 +171,10 @@ export class Session implements Iterable<[string, string]> {
   }
 
   /** The value of `key`, or `fallback` (called with the key if it is a function) when there is none. */
-  fetch<T>(key: string, fallback: T | ((key: string) => T)): string | T {
-    const value = this.#data.data.get(key);
+  fetch<K extends string, T>(key: K, fallback: T | ((key: K) => T)): SessionValue<K> | T {
+    const value = this.#data.data.get(key) as SessionValue<K> | undefined;
     if (value !== undefined) return value;
-    return typeof fallback === "function" ? (fallback as (key: string) => T)(key) : fallback;
+    return typeof fallback === "function" ? (fallback as (key: K) => T)(key) : fallback;
   }
 
   isEmpty(): boolean {
