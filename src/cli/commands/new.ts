@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { parseArgs } from "node:util";
 import { CliError } from "../cli_error.js";
-import { planProject, writeProject } from "../generator/generate.js";
+import { FRAMEWORK_ROOT, planProject, writeProject } from "../generator/generate.js";
+import { packStoat } from "../generator/vendor.js";
 
 export const summary = "generate a project: new <dir> [--store NAME] [--skip-install] [--stoat SPEC]";
 
@@ -18,11 +19,20 @@ export async function run(args: string[], out: (line: string) => void): Promise<
     strict: true,
   });
   if (positionals.length !== 1)
-    throw new CliError("usage: stoat new <dir> [--store NAME] [--skip-install]", 2);
+    throw new CliError("usage: stoat new <dir> [--store NAME] [--skip-install] [--stoat SPEC]", 2);
   const plan = planProject(positionals[0]!, values.store, values.stoat);
 
   out(`Creating ${plan.name} (session store: ${plan.store}) in ${plan.dir}`);
   writeProject(plan, out);
+  if (plan.vendorTarball) {
+    const packed = await packStoat(FRAMEWORK_ROOT, plan.dir);
+    if (packed !== plan.vendorTarball) {
+      throw new CliError(
+        `npm pack made vendor/${packed}, but package.json expects vendor/${plan.vendorTarball}`,
+      );
+    }
+    out(`  create  vendor/${packed}`);
+  }
 
   if (values["skip-install"]) {
     out("Skipped npm install (--skip-install).");
