@@ -6,7 +6,7 @@ import type { RoutesDefinition } from "./routes.js";
 /** A built-in middleware by name, or any Koa middleware, in the order it runs. */
 export type MiddlewareEntry = "bodyParser" | "session" | "flash" | Middleware;
 
-/** What `Application.configure((config) => ...)` fills in (DESIGN.md section 1). */
+/** What `Application.configure((config) => ...)` fills in (docs/configuration.md). */
 export interface Config {
   routes: RoutesDefinition | undefined;
   session: {

@@ -1,6 +1,6 @@
 import { Handler } from "stoat";
 
-/** The DESIGN.md seed example: one action writes the session, one shows it. */
+/** The routes-and-handlers example (docs/handlers.md): one action writes the session, one shows it. */
 export class PostsHandler extends Handler {
   async index() {
     this.session.set("current_time", new Date().toISOString());

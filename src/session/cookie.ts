@@ -42,7 +42,7 @@ export class SessionCookie {
   }
 
   /**
-   * The raw value, or undefined without one. Only the Cookie header is read: never the URL or the body (S9).
+   * The raw value, or undefined without one. Only the Cookie header is read: never the URL or the body.
    * Read as Koa's cookies library reads it (the first `name=` pair, surrounding quotes dropped), with the
    * pattern made once: `ctx.cookies` would build a Cookies object on every request for this one lookup.
    */
@@ -99,7 +99,7 @@ export class SessionCookie {
           ? [...previous, header]
           : [String(previous), header],
     );
-    // A response that sets a session cookie is one user's: keep it out of shared caches (S8).
+    // A response that sets a session cookie is one user's: keep it out of shared caches.
     const cacheControl = res.getHeader("Cache-Control");
     if (cacheControl === undefined || !/\b(private|no-store)\b/.test(String(cacheControl)))
       res.setHeader("Cache-Control", "private, no-store");

@@ -1,6 +1,6 @@
 import diagnostics from "node:diagnostics_channel";
 
-// Instrumentation channels of DESIGN.md section 5. Messages carry only hashed ids (`2::...`), never a
+// Instrumentation channels (docs/sessions.md#instrumentation). Messages carry only hashed ids (`2::...`), never a
 // public id, and are built only when someone subscribes, so an unobserved app pays one boolean check.
 
 export const channels = {

@@ -10,7 +10,7 @@ export function expiryOf(record: SessionRecord, options: ExpiryOptions, now: num
   return Math.min(idle, record.createdAt + options.absoluteTimeout * 1000);
 }
 
-/** Past the absolute timeout: the server ends it whatever the cookie's own expiry says (S5). */
+/** Past the absolute timeout: the server ends it whatever the cookie's own expiry says. */
 export function pastAbsoluteTimeout(record: SessionRecord, options: ExpiryOptions, now: number): boolean {
   return options.absoluteTimeout !== undefined && record.createdAt + options.absoluteTimeout * 1000 <= now;
 }

@@ -2,7 +2,7 @@ import { rules, type Schema, validate } from "../app/validation.js";
 import { ConfigError } from "./errors.js";
 import type { SessionRowClass } from "./stores/database/session_row.js";
 
-/** `config.session.options`, as a user writes it (DESIGN.md section 3). */
+/** `config.session.options`, as a user writes it (docs/configuration.md). */
 export interface SessionOptions {
   /** Cookie name, default `_stoat_session`; a `__Host-` name forces Secure, Path=/ and no Domain. */
   key?: string;

@@ -90,7 +90,7 @@ export class RecordSealer {
 
   /**
    * The record, or undefined. With encryption on, only encrypted values are read: a plain value planted in
-   * the store is refused, never trusted (S11). Either serializer is read, so changing `serializer` keeps
+   * the store is refused, never trusted: no fallback to unauthenticated data. Either serializer is read, so changing `serializer` keeps
    * existing sessions.
    */
   decode(stored: string): Decoded | undefined {

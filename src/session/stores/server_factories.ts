@@ -8,7 +8,7 @@ import { checkRedisCluster } from "./adapters/redis_cluster.js";
 import { ServerStore } from "./server_store.js";
 import type { StoreFactory } from "./store.js";
 
-// The server-side store names of DESIGN.md section 3: each a Keyv backend behind the one ServerStore layer.
+// The server-side store names (docs/stores.md): each a Keyv backend behind the one ServerStore layer.
 // Every store takes `encrypt`, `serializer` and `timeout`, plus the options of its backend.
 
 export type ServerStoreName = "memory" | "redis" | "memcache" | "sqlite" | "postgres" | "mysql" | "keyv";

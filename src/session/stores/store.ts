@@ -71,7 +71,7 @@ export interface SaveContext {
 
 /** What the registry knows of a store name: its own options and how to build it. */
 export interface StoreFactory {
-  /** Options this store takes beyond the common ones (DESIGN.md section 3). */
+  /** Options this store takes beyond the common ones (docs/stores.md). */
   readonly rules: Schema;
   create(
     options: ResolvedSessionOptions,
