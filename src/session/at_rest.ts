@@ -4,7 +4,8 @@ import { randomFillPooled } from "./random_pool.js";
 // Encryption at rest for server-side stores: AES-256-GCM with keys derived from the secrets by HKDF.
 // Layout: version (1) | key id (4) | iv (12) | tag (16) | ciphertext. The key id (a hash of the derived
 // key, not of the secret) picks the key directly; a record under an old secret still opens and says so,
-// and the next write re-encrypts it under the current one. GCM authenticates: a changed byte fails, never falls back to the plain bytes.
+// and the next write re-encrypts it under the current one. GCM authenticates: a changed byte fails, and
+// nothing falls back to the plain bytes.
 
 const VERSION = 1;
 const HEADER = 1 + 4 + 12 + 16;

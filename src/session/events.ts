@@ -1,7 +1,8 @@
 import diagnostics from "node:diagnostics_channel";
 
-// Instrumentation channels (docs/sessions.md#instrumentation). Messages carry only hashed ids (`2::...`), never a
-// public id, and are built only when someone subscribes, so an unobserved app pays one boolean check.
+// Instrumentation channels (docs/sessions.md#instrumentation). Messages carry only hashed ids (`2::...`),
+// never a public id, and are built only when someone subscribes, so an unobserved app pays one boolean
+// check.
 
 export const channels = {
   read: diagnostics.channel("stoat:session:read"),

@@ -1,9 +1,10 @@
 import { hash } from "node:crypto";
 import { randomBytesPooled } from "./random_pool.js";
 
-// Session ids of the server-side stores: 256 random bits, base64url, and only a hash of the
-// id ever reaches the store, a log or an event (Rack's private id), so a leaked database or log holds
-// nothing that can be replayed as a cookie, and lookups by hash leak no timing about real ids.
+// Session ids of the server-side stores: 256 random bits, base64url, validated before any store access,
+// and only a hash of the id ever reaches the store, a log or an event (Rack's private id), so a leaked
+// database or log holds nothing that can be replayed as a cookie, and lookups by hash leak no timing about
+// real ids.
 
 const WELL_FORMED = /^[A-Za-z0-9_-]{43}$/;
 

@@ -90,8 +90,8 @@ export class RecordSealer {
 
   /**
    * The record, or undefined. With encryption on, only encrypted values are read: a plain value planted in
-   * the store is refused, never trusted: no fallback to unauthenticated data. Either serializer is read, so changing `serializer` keeps
-   * existing sessions.
+   * the store is refused, never trusted: nothing falls back to unauthenticated data. Either serializer is
+   * read, so changing `serializer` keeps existing sessions.
    */
   decode(stored: string): Decoded | undefined {
     const tag = stored.slice(0, 4);

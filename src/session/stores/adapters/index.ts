@@ -11,9 +11,9 @@ import { openSqlite } from "./sqlite.js";
 
 // The Keyv backends of the server-side stores (docs/stores.md). Each adapter is an optional peer
 // dependency, imported only when its store is configured. The adapters' defaults are not safe for a session
-// store (they hide a store that is down), so every one is configured, and in places patched, to fail fast: each store's
-// file says how. The options and defaults live in options.ts so that the store files need not import this
-// one (which imports them).
+// store (they hide a store that is down), so every one is configured, and in places patched, to fail fast:
+// each store's file says how. The options and defaults live in options.ts so that the store files need not
+// import this one (which imports them).
 
 export { ADAPTER_PACKAGES, type AdapterOptions, type BackendName, DEFAULTS } from "./options.js";
 
