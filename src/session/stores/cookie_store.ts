@@ -6,7 +6,7 @@ import type { LoadResult, SessionStore, StoreFactory } from "./store.js";
 /**
  * The default store: the whole record lives in an iron-sealed (`Fe26.2`) cookie, readable by iron-session
  * with the same secret. No server, so nothing to destroy: a copied cookie stays valid until it expires
- * (the README says so; use a server-side store when sign-out must end a session everywhere at once).
+ * (docs/stores.md says so; use a server-side store when sign-out must end a session everywhere at once).
  */
 export class CookieStore implements SessionStore {
   readonly name = "cookie";

@@ -5,7 +5,8 @@ import type { TableLayout } from "./table.js";
 
 // `stoat sessions:install`: creates the sessions table and its indexes, or checks an existing one and adds
 // what it lacks (a legacy table gets user_id, the timestamps and the indexes). Idempotent: a second run
-// finds everything and changes nothing. The store never does this by itself (README: "Creating the table").
+// finds everything and changes nothing. The store never does this by itself
+// (docs/database-store.md, "Creating the table").
 
 /** DDL may take longer than a session read on a big legacy table; still bounded. */
 const DDL_TIMEOUT_MS = 60_000;
