@@ -208,7 +208,8 @@ export class DatabaseStore implements SessionStore {
 
   /**
    * A row class without compare-and-set: merge onto a row read right before writing. Lost updates are
-   * then possible only within that read-to-write window, not across the whole request (docs/database-store.md).
+   * then possible only within that read-to-write window, not across the whole request
+   * (docs/database-store.md).
    */
   async #mergeOntoFreshRow(
     key: string,
