@@ -11,7 +11,7 @@ import request from "supertest";
 import { SECRET } from "../support/app.js";
 import { bin, commandEnv, lines, repoRoot, runStoat } from "../support/cli.js";
 
-// `stoat sessions:*` (issue 4, point 6), run for real (node bin/stoat.js) inside a temporary project whose
+// `stoat sessions:*`, run for real (node bin/stoat.js) inside a temporary project whose
 // config/application.ts uses the `database` store on SQLite. Rows are seeded straight into the table; a
 // user's sessions are made over HTTP by the same config/application.ts, loaded in this process.
 
@@ -58,6 +58,8 @@ function makeProject(store: string): { dir: string; dbFile: string } {
   );
   mkdirSync(join(dir, "node_modules"));
   symlinkSync(repoRoot, join(dir, "node_modules", "stoat"), "dir");
+  // tsx, as a project has it, so the command can load its TypeScript config/application.ts.
+  symlinkSync(join(repoRoot, "node_modules", "tsx"), join(dir, "node_modules", "tsx"), "dir");
   mkdirSync(join(dir, "config"));
   mkdirSync(join(dir, "db"));
   writeFileSync(join(dir, "config", "application.ts"), APPLICATION_TS(dbFile, store));

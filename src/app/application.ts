@@ -13,6 +13,7 @@ import type { SessionsAdmin } from "../session/stores/database/sessions_admin.js
 import { isSessionStore, storeFactory } from "../session/stores/registry.js";
 import type { SessionStore } from "../session/stores/store.js";
 import { type Config, defaultConfig, type MiddlewareEntry } from "./config.js";
+import { statusOf, writeErrorPage } from "./error_page.js";
 import { type RouteInfo, Routes } from "./routes.js";
 import { loadEnv, resolveSecrets } from "./secrets.js";
 import { rules, validate } from "./validation.js";
@@ -56,7 +57,8 @@ export class Application {
     this.koa = new Koa({ proxy: config.proxy, env: config.env });
     defineSessionAccessor(this.koa);
     defineFlashAccessor(this.koa.context);
-    answerStoreErrors(this.koa);
+    if (config.env !== "production") showErrorsInDevelopment(this.koa);
+    answerStoreErrors(this.koa); // wraps the above: a store outage is a 503 in development too
 
     if (names.includes("session")) {
       const { store, options } = config.session;
@@ -123,7 +125,14 @@ export class Application {
    */
   async listen(port = 0, host?: string, options: { log?: (line: string) => void } = {}): Promise<Server> {
     await this.ready();
-    const server = createServer(options.log ? logRequests(this.callback(), options.log) : this.callback());
+    const server = createServer(
+      {
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        headersTimeout: HEADERS_TIMEOUT_MS,
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      },
+      options.log ? logRequests(this.callback(), options.log) : this.callback(),
+    );
     server.listen(port, host);
     await once(server, "listening");
     this.#servers.add(server);
@@ -164,6 +173,16 @@ export class Application {
     );
   }
 }
+
+/** A whole request, body included, must arrive within a minute: a slow upload cannot hold a socket for Node's default 5. */
+export const REQUEST_TIMEOUT_MS = 60_000;
+/** Headers must arrive within 20 s, so a client trickling them (slowloris) is cut off early; Node's default is 60. */
+export const HEADERS_TIMEOUT_MS = 20_000;
+/**
+ * An idle keep-alive connection stays open 65 s, longer than the 60 s idle timeout of common proxies and load
+ * balancers, so a proxy never reuses a connection Node has just closed (a 502); Node's default is 5.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 function logRequests(listener: RequestListener, log: (line: string) => void): RequestListener {
   return (req, res) => {
@@ -240,6 +259,23 @@ function answerStoreErrors(koa: Koa): void {
     res.setHeader("Content-Type", "text/plain; charset=utf-8");
     res.setHeader("Content-Length", Buffer.byteLength(STORE_DOWN_BODY));
     res.end(STORE_DOWN_BODY);
+  };
+}
+
+/**
+ * In development a handler's uncaught error answers its 5xx (500 unless it carries another) with the error's name, message and stack (an HTML
+ * page, or JSON for a client that asks for it), on the same Koa error path as above; production keeps
+ * Koa's generic body. Errors Koa answers with their own 4xx, and those after the headers went out, go on
+ * to the handler before.
+ */
+function showErrorsInDevelopment(koa: Koa): void {
+  const onerror = koa.context.onerror;
+  koa.context.onerror = function onDevelopmentError(this: Koa.Context, err: unknown) {
+    if (err == null || statusOf(err) < 500 || this.headerSent || !this.writable) {
+      return onerror.call(this, err as Error);
+    }
+    this.app.emit("error", err, this); // still logged, as Koa logs every 5xx
+    writeErrorPage(this, err, statusOf(err));
   };
 }
 

@@ -1,5 +1,6 @@
 import { SessionError } from "../session/errors.js";
-import { CliError } from "./cli_error.js";
+import { CliError, UsageError } from "./cli_error.js";
+import type { Command } from "./command.js";
 import * as newProject from "./commands/new.js";
 import * as routes from "./commands/routes.js";
 import * as secret from "./commands/secret.js";
@@ -8,11 +9,8 @@ import * as sessionsExpire from "./commands/sessions/expire.js";
 import * as sessionsInstall from "./commands/sessions/install.js";
 import * as sessionsList from "./commands/sessions/list.js";
 import * as sessionsRevoke from "./commands/sessions/revoke.js";
-
-interface Command {
-  summary: string;
-  run(args: string[], out: (line: string) => void): Promise<void>;
-}
+import { commandUsage, overview } from "./usage.js";
+import { stoatVersion } from "./version.js";
 
 const commands: Record<string, Command> = {
   new: newProject,
@@ -25,40 +23,46 @@ const commands: Record<string, Command> = {
   "sessions:revoke": sessionsRevoke,
 };
 
-function usage(): string {
-  const width = Math.max(...Object.keys(commands).map((name) => name.length));
-  return [
-    "Usage: stoat <command> [options]",
-    "",
-    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
-  ].join("\n");
-}
+const out = (line: string) => console.log(line);
+const fail = (message: string, exitCode: number) => {
+  console.error(message);
+  process.exitCode = exitCode;
+};
+
+/** Whether the arguments ask for help (before a `--`, after which everything is a value). */
+const asksHelp = (args: string[]) => {
+  const end = args.indexOf("--");
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === "--help" || arg === "-h");
+};
 
 const [name, ...args] = process.argv.slice(2);
-const out = (line: string) => console.log(line);
 
-if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-  out(usage());
+if (name === undefined || name === "--help" || name === "-h") {
+  out(overview(commands));
+} else if (name === "--version" || name === "-v" || name === "version") {
+  out(stoatVersion());
+} else if (name === "help") {
+  const topic = args[0];
+  if (topic === undefined) out(overview(commands));
+  else if (Object.hasOwn(commands, topic)) out(commandUsage(topic, commands[topic]!));
+  else fail(`stoat help: unknown command ${JSON.stringify(topic)}\n\n${overview(commands)}`, 2);
 } else if (!Object.hasOwn(commands, name)) {
-  console.error(`stoat: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
-  process.exitCode = 2;
+  fail(`stoat: unknown command ${JSON.stringify(name)}\n\n${overview(commands)}`, 2);
+} else if (asksHelp(args)) {
+  out(commandUsage(name, commands[name]!));
 } else {
   try {
     await commands[name]!.run(args, out);
   } catch (err) {
-    // Expected problems get one line; anything else keeps its stack.
-    if (err instanceof CliError || err instanceof SessionError) {
-      console.error(`stoat ${name}: ${err.message}`);
-      process.exitCode = err instanceof CliError ? err.exitCode : 1;
-    } else if (
+    // What the user can fix gets one line; anything else keeps its stack.
+    if (err instanceof UsageError) fail(`stoat ${name}: ${err.message} (stoat ${name} --help)`, 2);
+    else if (err instanceof CliError) fail(`stoat ${name}: ${err.message}`, err.exitCode);
+    else if (err instanceof SessionError) fail(`stoat ${name}: ${err.message}`, 1);
+    else if (
       err instanceof TypeError &&
       String((err as NodeJS.ErrnoException).code).startsWith("ERR_PARSE_ARGS_")
     ) {
-      // node:util parseArgs: an unknown option, a missing value or a stray argument is a usage error.
-      console.error(`stoat ${name}: ${err.message}`);
-      process.exitCode = 2;
-    } else {
-      throw err;
-    }
+      fail(`stoat ${name}: ${err.message.split("\n")[0]} (stoat ${name} --help)`, 2); // a command still on bare parseArgs
+    } else throw err;
   }
 }

@@ -1,53 +1,36 @@
-import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { SessionsAdmin } from "../../../session/stores/database/sessions_admin.js";
-import { CliError } from "../../cli_error.js";
-import { loadApp } from "../../load_app.js";
+import { UsageError } from "../../cli_error.js";
+import { APP_OPTION, DEFAULT_APP, loadApp } from "../../load_app.js";
 
-type FlagsConfig<T> = { args: string[]; options: T; strict: true; allowPositionals: false };
-/** What parseFlags returns, named so the build can emit its declaration. */
-export type Flags<T extends NonNullable<ParseArgsConfig["options"]>> = ReturnType<
-  typeof parseArgs<FlagsConfig<T>>
->["values"];
+/** `--user ID`, which the per-user commands need. */
+export const USER_OPTION = { type: "string", short: "u", value: "ID", description: "the user's id" } as const;
 
-/** `parseArgs` (strict, no positionals) with every mistake reported as a one-line usage error (exit 2). */
-export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
-  args: string[],
-  options: T,
-): Flags<T> {
-  try {
-    return parseArgs<FlagsConfig<T>>({
-      args,
-      options,
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (err instanceof TypeError && code?.startsWith("ERR_PARSE_ARGS_")) throw new CliError(err.message, 2);
-    throw err;
-  }
-}
+/** `--app FILE`: every sessions command loads the application for its store. */
+export { APP_OPTION };
 
 /** The `--user ID` every per-user command needs. */
 export function requireUser(user: string | undefined): string {
-  if (user === undefined || user.trim() === "") throw new CliError("--user ID is required", 2);
+  if (user === undefined || user.trim() === "") throw new UsageError("--user ID is required");
   return user;
 }
 
 /**
- * Loads the project's app, hands its `app.sessions` to `task` and closes the app afterwards (failed or
- * not), so the store's connections do not keep the process alive.
+ * Loads the project's app (`app`, default config/application.ts), hands its `app.sessions` to `task` and
+ * closes the app afterwards (failed or not), so the store's connections do not keep the process alive.
  */
-export async function withSessions<T>(task: (sessions: SessionsAdmin) => Promise<T>): Promise<T> {
-  const app = await loadApp(process.cwd());
+export async function withSessions<T>(
+  app: string | undefined,
+  task: (sessions: SessionsAdmin) => Promise<T>,
+): Promise<T> {
+  const loaded = await loadApp(process.cwd(), app ?? DEFAULT_APP);
   let result: T;
   try {
-    result = await task(app.sessions);
+    result = await task(loaded.sessions);
   } catch (err) {
-    await app.close().catch(() => {}); // the task's error is the one to report
+    await loaded.close().catch(() => {}); // the task's error is the one to report
     throw err;
   }
-  await app.close();
+  await loaded.close();
   return result;
 }
 

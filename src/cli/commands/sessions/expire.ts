@@ -1,17 +1,29 @@
 import cliProgress from "cli-progress";
-import { CliError } from "../../cli_error.js";
-import { count, parseFlags, withSessions } from "./common.js";
+import { UsageError } from "../../cli_error.js";
+import type { Out } from "../../command.js";
+import { parseOptions } from "../../options.js";
+import { APP_OPTION, count, withSessions } from "./common.js";
 
 export const summary = "delete expired sessions in batches [--batch-size N] [--dry-run]";
 
-export async function run(args: string[], out: (line: string) => void): Promise<void> {
-  const flags = parseFlags(args, { "batch-size": { type: "string" }, "dry-run": { type: "boolean" } });
-  const given = flags["batch-size"];
+export const options = {
+  "batch-size": {
+    type: "string",
+    value: "N",
+    description: "rows deleted per statement (default 1000), so no lock is held long",
+  },
+  "dry-run": { type: "boolean", description: "count the expired sessions, delete nothing" },
+  app: APP_OPTION,
+} as const;
+
+export async function run(args: string[], out: Out): Promise<void> {
+  const { values } = parseOptions(args, options);
+  const given = values["batch-size"];
   const batchSize = given === undefined ? undefined : Number(given);
   if (given !== undefined && (!/^\d+$/.test(given) || !Number.isSafeInteger(batchSize) || batchSize! < 1)) {
-    throw new CliError(`--batch-size takes a positive whole number, got ${given}`, 2);
+    throw new UsageError(`--batch-size takes a positive whole number, got ${given}`);
   }
-  const dryRun = flags["dry-run"] === true;
+  const dryRun = values["dry-run"] === true;
 
   // A bar only for a person watching: piped into a file or a cron mail, the final line is enough.
   const stream = process.stdout;
@@ -36,7 +48,7 @@ export async function run(args: string[], out: (line: string) => void): Promise<
 
   let deleted: number;
   try {
-    deleted = await withSessions((sessions) =>
+    deleted = await withSessions(values.app, (sessions) =>
       sessions.expire({ ...(batchSize === undefined ? {} : { batchSize }), dryRun, onProgress }),
     );
   } finally {

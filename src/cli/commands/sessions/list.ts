@@ -1,15 +1,20 @@
-import { count, parseFlags, requireUser, withSessions } from "./common.js";
+import type { Out } from "../../command.js";
+import { parseOptions } from "../../options.js";
+import { APP_OPTION, count, requireUser, USER_OPTION, withSessions } from "./common.js";
 
 export const summary = "list a user's sessions --user ID";
+
+export const options = { user: USER_OPTION, app: APP_OPTION } as const;
 
 /** The hashed id ("2::" + 64 hex) cut to "2::" + 12 hex: enough to tell sessions apart, not to use one. */
 const short = (sid: string) => sid.slice(0, 15);
 /** UTC to the second: 2026-01-01 12:00:00Z. */
 const time = (date: Date) => `${date.toISOString().slice(0, 19).replace("T", " ")}Z`;
 
-export async function run(args: string[], out: (line: string) => void): Promise<void> {
-  const user = requireUser(parseFlags(args, { user: { type: "string", short: "u" } }).user);
-  const sessions = await withSessions((admin) => admin.listForUser(user));
+export async function run(args: string[], out: Out): Promise<void> {
+  const { values } = parseOptions(args, options);
+  const user = requireUser(values.user);
+  const sessions = await withSessions(values.app, (admin) => admin.listForUser(user));
   if (sessions.length === 0) {
     out(`No sessions for user ${user}`);
     return;
