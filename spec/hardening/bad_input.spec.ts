@@ -58,6 +58,16 @@ class Probe extends Handler {
     this.session.set("blob", pattern(Number(this.params.n)));
     this.json({ id: this.session.id ?? null });
   }
+  /** Sets a key with `expireIn(s)`; answers the error it got, if any. */
+  async expire() {
+    try {
+      this.session.expireIn(Number(this.params.s));
+      this.session.set("kept", "yes");
+      this.json({ id: this.session.id ?? null });
+    } catch (err) {
+      this.json({ error: (err as Error).name }, { status: 422 });
+    }
+  }
   /** Tries to store a value that is not a string; answers the error it got. */
   async bad() {
     try {
@@ -71,7 +81,7 @@ class Probe extends Handler {
 }
 
 const routes: RoutesDefinition = (r) => {
-  for (const action of ["read", "write", "big", "bad"]) r.get(`/${action}`, Probe, action);
+  for (const action of ["read", "write", "big", "bad", "expire"]) r.get(`/${action}`, Probe, action);
   r.post("/read", Probe, "read");
   r.post("/put", Probe, "put");
 };
@@ -376,6 +386,30 @@ describe("hardening: bad input is answered cleanly (issue 6, point 4)", function
           expect(res.body.message).to.include('"v"');
           expect(cookieValue(res), "nothing saved").to.equal(undefined);
           expect((await readWith(app, `${COOKIE}=${value}`)).entries).to.deep.equal([["v", "before"]]);
+        }
+      });
+    }
+  });
+
+  describe("expireIn at and past its bounds (1..2^31 seconds)", () => {
+    for (const store of STORES) {
+      it(`${store.label}: 2^31 seconds is kept and read back; 2^31 + 1 is refused before the store sees it`, async function () {
+        const { app } = await stores.open(this, store);
+        const longest = await request(app.callback()).get(`/expire?s=${2 ** 31}`);
+        expect(longest.status).to.equal(200);
+        expect(longest.headers["set-cookie"]?.[0]).to.not.contain("Invalid Date");
+        const back = await readWith(app, `${COOKIE}=${cookieValue(longest)}`);
+        expect(back.entries).to.deep.equal([["kept", "yes"]]);
+
+        const writes = listen("stoat:session:write");
+        try {
+          const past = await request(app.callback()).get(`/expire?s=${2 ** 31 + 1}`);
+          expect(past.status).to.equal(422);
+          expect(past.body).to.deep.equal({ error: "InvalidSessionValueError" });
+          expect(past.headers["set-cookie"]).to.equal(undefined);
+          expect(writes.messages).to.deep.equal([]);
+        } finally {
+          writes.stop();
         }
       });
     }

@@ -549,11 +549,13 @@ describe("Session", () => {
       expect(session.accessed).to.equal(true);
     });
 
-    it("expireIn accepts 1 second", () => {
-      const { session, rec } = loaded();
-      session.expireIn(1);
-      expect(rec.maxAge).to.equal(1);
-    });
+    for (const seconds of [1, 2 ** 31]) {
+      it(`expireIn accepts ${seconds} second(s), the bounds`, () => {
+        const { session, rec } = loaded();
+        session.expireIn(seconds);
+        expect(rec.maxAge).to.equal(seconds);
+      });
+    }
 
     for (const [label, value] of [
       ["0", 0],
@@ -562,6 +564,9 @@ describe("Session", () => {
       ["a numeric string", "60"],
       ["NaN", Number.NaN],
       ["Infinity", Number.POSITIVE_INFINITY],
+      ["2^31 + 1", 2 ** 31 + 1],
+      ["1e300", 1e300],
+      ["Number.MAX_SAFE_INTEGER", Number.MAX_SAFE_INTEGER],
       ["null", null],
       ["undefined", undefined],
       ["a BigInt", 60n],

@@ -239,9 +239,9 @@ export class Session implements Iterable<[string, string]> {
 
   /** Expires this session after `seconds` of inactivity instead of the configured `expireAfter`. */
   expireIn(seconds: number): void {
-    if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds <= 0) {
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_EXPIRE_IN) {
       throw new InvalidSessionValueError(
-        `expireIn takes a positive whole number of seconds, got ${inspect(seconds)}`,
+        `expireIn takes a whole number of seconds from 1 to 2^31, got ${inspect(seconds)}`,
       );
     }
     const record = this.#data;
@@ -278,6 +278,12 @@ export class Session implements Iterable<[string, string]> {
       : `Session { keys: ${inspect([...this.keys()])} }`;
   }
 }
+
+/**
+ * The longest expireIn: 2^31 seconds (68 years) still makes a valid cookie date and database timestamp, and
+ * stays inside every store's TTL range; a larger one would reach a store as an invalid date or TTL.
+ */
+const MAX_EXPIRE_IN = 2 ** 31;
 
 /**
  * A surrogate code unit that is not half of a pair (matched per code point under the u flag). UTF-8 cannot
