@@ -367,6 +367,43 @@ describe("secrets and .env", () => {
     expect(existsSync(join(root, "tmp"))).to.equal(false);
   });
 
+  for (const [label, weak] of [
+    ["32 spaces", " ".repeat(32)],
+    ["tabs and newlines", "\t\n ".repeat(12)],
+    ["one letter 32 times", "a".repeat(32)],
+    ['"changeme" four times', "changeme".repeat(4)],
+    ["seven distinct characters", "abcdefg".repeat(5)],
+  ] as const) {
+    it(`refuses to boot in production with a secret of ${label}, saying how to make one and never echoing it`, () => {
+      process.env.NODE_ENV = "production";
+      process.env.SECRET_KEY_BASE = weak;
+      const err = thrown(() => appAt(env.tempRoot()));
+      expect(err).to.be.instanceOf(ConfigError);
+      expect(err.message).to.include("SECRET_KEY_BASE").and.include("npx stoat secret");
+      if (weak.trim() !== "") expect(err.message).not.to.include(weak);
+    });
+
+    // A blank entry of the old-secret list is no secret at all: skipped, as "a,,b" is, never used to open.
+    if (weak.trim() === "") continue;
+    it(`refuses an old secret of ${label} in production too`, () => {
+      process.env.NODE_ENV = "production";
+      process.env.SECRET_KEY_BASE = SECRET;
+      process.env.SECRET_KEY_BASE_OLD = `${OTHER_SECRET},${weak}`;
+      const err = thrown(() => appAt(env.tempRoot()));
+      expect(err).to.be.instanceOf(ConfigError);
+      expect(err.message).to.include("SECRET_KEY_BASE_OLD");
+    });
+  }
+
+  it("boots in production with eight distinct characters, and in development with a weak secret", () => {
+    process.env.NODE_ENV = "production";
+    process.env.SECRET_KEY_BASE = "abcdefgh".repeat(4);
+    expect(appAt(env.tempRoot())).to.be.instanceOf(Application);
+    process.env.NODE_ENV = "development";
+    process.env.SECRET_KEY_BASE = "a".repeat(32);
+    expect(appAt(env.tempRoot())).to.be.instanceOf(Application);
+  });
+
   it('refuses to boot with config.env "production" and no secret', () => {
     const root = env.tempRoot();
     const err = thrown(() =>

@@ -54,14 +54,14 @@ describe("the package (npm pack, installed into fresh projects)", function () {
     for (const dir of made) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("ships the compiled code, its types, the command, the templates, README and LICENSE, and nothing else", async () => {
+  it("ships the compiled code, its types, the command, the templates, the docs, README and LICENSE, and nothing else", async () => {
     const { stdout } = await run("tar", ["-tzf", tarball], repoRoot);
     const files = stdout
       .split("\n")
       .filter(Boolean)
       .map((f) => f.replace(/^package\//, ""));
     const tops = [...new Set(files.map((f) => f.split("/")[0]))].sort();
-    expect(tops).to.deep.equal(["LICENSE", "README.md", "bin", "dist", "package.json", "templates"]);
+    expect(tops).to.deep.equal(["LICENSE", "README.md", "bin", "dist", "docs", "package.json", "templates"]);
     expect(files).to.include.members([
       "dist/index.js",
       "dist/index.d.ts",

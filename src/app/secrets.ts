@@ -39,6 +39,7 @@ export function resolveSecrets(
         "(generate one with `npx stoat secret`)",
     );
   }
+  if (production) refuseWeak(secret, "config.session.options.secret (or SECRET_KEY_BASE)");
   const old: unknown = given.oldSecret ?? (env.SECRET_KEY_BASE_OLD || "").split(",");
   const list: unknown[] = Array.isArray(old) ? old : [old];
   const oldSecrets: string[] = [];
@@ -51,9 +52,32 @@ export function resolveSecrets(
           `or a list of them; one is ${describe(trimmed)}`,
       );
     }
+    if (production) refuseWeak(trimmed, "config.session.options.oldSecret (or SECRET_KEY_BASE_OLD)");
     if (trimmed !== secret) oldSecrets.push(trimmed);
   }
   return [secret, ...oldSecrets];
+}
+
+/** Fewer distinct characters than this is a placeholder ("x" * 32, "changeme" repeated), not a secret. */
+const MIN_DISTINCT_CHARACTERS = 8;
+
+/**
+ * Production refuses a secret anyone could guess however long it is: blank or whitespace only, or of low
+ * variety. A generated secret (64 random bytes as hex) has all 16 hex digits.
+ */
+function refuseWeak(secret: string, name: string): void {
+  const distinct = new Set(secret).size;
+  const problem =
+    secret.trim() === ""
+      ? "is blank (whitespace only)"
+      : distinct < MIN_DISTINCT_CHARACTERS
+        ? `has only ${distinct} distinct characters (at least ${MIN_DISTINCT_CHARACTERS} are needed)`
+        : undefined;
+  if (problem !== undefined) {
+    throw new ConfigError(
+      `${name} ${problem}: production needs a random secret; generate one with \`npx stoat secret\``,
+    );
+  }
 }
 
 /** Says what a bad secret is without printing it. */
