@@ -5,7 +5,7 @@ export { type RouteInfo, Routes, type RoutesDefinition } from "./app/routes.js";
 export { generateSecret } from "./app/secrets.js";
 export { escapeHtml } from "./handlers/escape_html.js";
 export { Flash } from "./handlers/flash.js";
-export { Handler, type HandlerClass, type RespondOptions } from "./handlers/handler.js";
+export { Handler, type HandlerClass, type RedirectOptions, type RespondOptions } from "./handlers/handler.js";
 export {
   ConfigError,
   CookieOverflowError,
@@ -16,6 +16,7 @@ export {
   SessionOverflowError,
   SessionStoreUnavailableError,
   UnknownStoreError,
+  UnsafeRedirectError,
 } from "./session/errors.js";
 export { channels, type SuspiciousReason } from "./session/events.js";
 export type { SessionOptions } from "./session/options.js";

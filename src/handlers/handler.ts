@@ -1,10 +1,18 @@
 import type { Context, Request } from "koa";
+import { UnsafeRedirectError } from "../session/errors.js";
 import type { Session } from "../session/session.js";
 import type { Flash } from "./flash.js";
 
 export interface RespondOptions {
   status?: number;
   contentType?: string;
+}
+
+export interface RedirectOptions {
+  /** 302 unless set (303 after a POST). */
+  status?: number;
+  /** Lets the target leave this origin (another host, another scheme); control characters stay refused. */
+  allowOtherHost?: boolean;
 }
 
 /**
@@ -75,8 +83,14 @@ export class Handler {
     this.#send(markup, HTML_TYPE, options.status);
   }
 
-  /** Redirects to `url` (302 Found unless `status` says otherwise, e.g. 303 after a POST). */
-  redirect(url: string, options: { status?: number } = {}): void {
+  /**
+   * Redirects to `url` (302 Found unless `status` says otherwise, e.g. 303 after a POST). Only to this
+   * origin: a target a browser would take elsewhere throws UnsafeRedirectError (400, no Location), unless
+   * `allowOtherHost` is true, so a `?return_to=` taken from a request cannot send users to another site.
+   */
+  redirect(url: string, options: RedirectOptions = {}): void {
+    const refusal = redirectRefusal(url, this.ctx.origin, options.allowOtherHost === true);
+    if (refusal !== undefined) throw new UnsafeRedirectError(`E_UNSAFE_REDIRECT: ${refusal}`);
     this.ctx.redirect(url);
     if (options.status) this.ctx.status = options.status;
   }
@@ -105,3 +119,52 @@ const TEXT_TYPE = "text/plain; charset=utf-8";
 const HTML_TYPE = "text/html; charset=utf-8";
 
 export type HandlerClass = new (ctx: Context) => Handler;
+
+/** A URL scheme as the WHATWG parser reads one: a letter, then letters, digits, "+", "-" or ".", then ":". */
+const SCHEME = /^[a-z][a-z\d+.-]*:/i;
+/** Stands in for the request's origin when its Host cannot be parsed, so relative targets still resolve. */
+const PLACEHOLDER_ORIGIN = "http://stoat.invalid";
+
+/**
+ * Why `target` may not be redirected to from `origin` (the request's own), or undefined when it may. The
+ * target is judged as a browser parses it (WHATWG URL), not as a string: leading spaces are dropped, a
+ * backslash is read as a slash, the scheme's case is ignored, and `http:evil.example` names a host
+ * whenever the page's scheme is not http (behind a TLS proxy the request's own may not say), so a target
+ * with a scheme is parsed without a base.
+ */
+function redirectRefusal(target: string, origin: string, allowOtherHost: boolean): string | undefined {
+  if (hasControl(target)) return "the redirect target contains a control character (CR, LF, tab)";
+  if (allowOtherHost) return undefined;
+  if (target.includes("\\")) {
+    return "the redirect target contains a backslash, which browsers read as a slash (encode it as %5C)";
+  }
+  const trimmed = target.replace(/^ +/, ""); // trailing spaces cannot change the origin
+  if (trimmed.startsWith("//")) return `the redirect target starts with "//", so it names a host${HINT}`;
+  const base = parsed(origin) ?? new URL(PLACEHOLDER_ORIGIN);
+  const url = SCHEME.test(trimmed) ? parsed(trimmed) : parsed(trimmed, base);
+  if (url === undefined) return "the redirect target is not a valid URL";
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return `the redirect target's scheme is not http or https${HINT}`;
+  }
+  if (url.origin !== base.origin) return `the redirect target names another host${HINT}`;
+  return undefined;
+}
+
+const HINT = "; pass { allowOtherHost: true } to redirect() if that is intended";
+
+/** C0 controls and DEL: CR/LF would split the header, and browsers drop tabs and newlines inside a URL. */
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+function parsed(url: string, base?: URL): URL | undefined {
+  try {
+    return new URL(url, base);
+  } catch {
+    return undefined;
+  }
+}

@@ -43,6 +43,16 @@ export class SessionConflictError extends SessionError {
   override expose = true;
 }
 
+/**
+ * `redirect()` was given a target a browser would take off this host (another host, `//x`, a backslash, a
+ * scheme other than http(s)) or one with a control character: answered 400 with no Location.
+ */
+export class UnsafeRedirectError extends SessionError {
+  override readonly code: string = "E_UNSAFE_REDIRECT";
+  override status = 400;
+  override expose = true; // Koa then answers the message, which names the code, as the body
+}
+
 /** The store could not be reached in time: answered as 503 with Retry-After. */
 export class SessionStoreUnavailableError extends SessionError {
   override readonly code: string = "E_SESSION_STORE_UNAVAILABLE";
