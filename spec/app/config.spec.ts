@@ -17,7 +17,7 @@ import request from "supertest";
 import { loadEnv } from "../../src/app/secrets.js";
 import { cookieValue, OTHER_SECRET, SECRET, setCookieFor, THIRD_SECRET, testApp } from "../support/app.js";
 
-// Boot-time configuration (issue 2, points 2, 8 and 9): every mistake fails in Application.configure with a
+// Boot-time configuration: every mistake fails in Application.configure with a
 // ConfigError naming the option and what is allowed; secrets come from options, the environment, .env or a
 // generated development file; the session cookie carries the configured attributes.
 

@@ -54,7 +54,7 @@ describe("the demo app", () => {
     expect(text(out, "visits")).to.equal("1");
   });
 
-  it("serves the DESIGN.md examples: /posts writes, /posts/1 shows the session, /hello is Marten-style", async () => {
+  it("serves the documented handler examples: /posts writes, /posts/1 shows the session, /hello is Marten-style", async () => {
     const agent = request.agent(app.callback());
     expect((await agent.get("/posts")).body).to.deep.equal({ message: "set some data in the session" });
     const shown = await agent.get("/posts/1");

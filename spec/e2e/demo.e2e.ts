@@ -4,7 +4,7 @@ import { useService } from "../support/services.js";
 import { clearResults, launchChromium, Steps } from "./support/browser.js";
 import { type DemoServer, type DemoStore, startDemo } from "./support/demo_server.js";
 
-// The demo page in a real browser (issue 8, point 1), on the cookie store and on Redis: what supertest
+// The demo page in a real browser, on the cookie store and on Redis: what supertest
 // cannot show is what Chromium itself does with the cookie attributes, the flash and Cache-Control.
 
 const KEY = "_stoat_demo_session";

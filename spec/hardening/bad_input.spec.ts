@@ -9,8 +9,8 @@ import { cookieValue, listen, OTHER_SECRET, testApp } from "../support/app.js";
 import { craftSeal as craft } from "../support/seals.js";
 import { onMariaDB, removeScratch, SERVER_STORES, STORES, type StoreCase, storeOpener } from "./stores.js";
 
-// Issue 6, point 4: bad input never yields a 5xx, never adopts attacker-chosen data, and leaves a line on
-// `stoat:session:suspicious` when a session value is refused. One describe per input of the issue's list,
+// Bad input never yields a 5xx, never adopts attacker-chosen data, and leaves a line on
+// `stoat:session:suspicious` when a session value is refused. One describe per kind of bad input,
 // each run over real HTTP on every store of ./stores.ts (cookie, memory, redis, memcache, sqlite, postgres,
 // mysql on MariaDB, a user Keyv, and the database store on SQLite, PostgreSQL and MariaDB), for what is not
 // already proven elsewhere on the same store:
@@ -191,7 +191,7 @@ const rawGet = (cookieBytes: Buffer) =>
     Buffer.from("\r\n\r\n"),
   ]);
 
-describe("hardening: bad input is answered cleanly (issue 6, point 4)", function () {
+describe("hardening: bad input is answered cleanly", function () {
   this.timeout(20000);
 
   describe("no cookie", () => {
@@ -341,7 +341,7 @@ describe("hardening: bad input is answered cleanly (issue 6, point 4)", function
     });
   });
 
-  describe("the session id in the query string or the body (S9)", () => {
+  describe("the session id in the query string or the body (the id is read only from the cookie)", () => {
     for (const store of STORES) {
       it(`${store.label}: ignored: an empty session and no store read`, async function () {
         const { app } = await stores.open(this, store);

@@ -3,7 +3,7 @@ import { runFaults } from "../../bench/faults/run.js";
 import type { ScenarioResult } from "../../bench/faults/scenarios.js";
 import { useService } from "../support/services.js";
 
-// The fault runs of issue 6 (point 6) in their short form: a Redis killed under load and restarted,
+// The fault runs in their short form: a Redis killed under load and restarted,
 // memcached evicting, PostgreSQL stopped under load, secrets rotated between two app processes. Each
 // starts services and app processes of its own (bench/faults/), so this needs redis-server, memcached and
 // the PostgreSQL server binaries installed, not running. Each result line is printed as it comes.

@@ -12,7 +12,7 @@ import { Gate, raceCycleKeys } from "../support/gate.js";
 import { inspectStore } from "../support/inspect.js";
 import { type ServiceName, serviceUrl, useService } from "../support/services.js";
 
-// Issue 6, points 1-3: no lost updates (the lost-update meter, bench/meter.ts), destroy wins on every
+// No lost updates (the lost-update meter, bench/meter.ts), destroy wins on every
 // server-side store, and parallel cycleKey() calls end on one valid id.
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);

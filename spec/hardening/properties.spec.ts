@@ -8,7 +8,7 @@ import { IronSealer } from "../../src/session/seal.js";
 import { cookieValue, OTHER_SECRET, SECRET } from "../support/app.js";
 import { removeScratch, STORES, storeOpener } from "./stores.js";
 
-// Issue 6, point 5: property-based specs with fast-check.
+// Property-based specs with fast-check.
 // (a) Any sequence of set/delete/clear/cycleKey/flush over arbitrary string keys and values round-trips
 //     exactly through every store, across requests, against a model Map kept by the test.
 // (b) The unsealer never throws on arbitrary strings or mutated seals, and the whole middleware never
@@ -93,7 +93,7 @@ const headerArb = fc.oneof(
     .map(([head, tail]) => `${head}${COOKIE}=${tail}`),
 );
 
-describe("hardening: properties (issue 6, point 5)", function () {
+describe("hardening: properties", function () {
   this.timeout(60000);
 
   describe("set/delete/clear/cycleKey/flush round-trip through every store, across requests", () => {

@@ -7,7 +7,7 @@ import { inspectStore } from "../support/inspect.js";
 import { type ServiceName, serviceUrl, useService } from "../support/services.js";
 import { type AppServer, Jar, send, startServer } from "./processes.js";
 
-// Issue 8, point 2: scale-out. Two app processes (app_server.ts, separate ports) share one store and one
+// Scale-out: two app processes (app_server.ts, separate ports) share one store and one
 // secret; one client sends its requests to them in turn. The session must continue across them, a cycleKey
 // on one must retire the old id on the other, and a sign-out on one must end the session on both. Nothing
 // here can pass by one process answering from memory: every step that matters is asked of the other one.

@@ -54,7 +54,7 @@ interface Meta {
  * a setter (`__proto__`, `constructor` and the like are own properties like any other). A payload made with
  * `Object.create(null)` is the same safe but a dictionary-mode object in V8; one made on this prototype is a
  * fast object, ~150 bytes smaller. The verified-seal cache keeps the payload of every cookie written, past
- * the next scavenge: 432 -> 303 bytes surviving per cookie read+write request in the bench (NOTES, 40).
+ * the next scavenge: 432 -> 303 bytes surviving per cookie read+write request in the bench.
  */
 const PAYLOAD_PROTOTYPE: object = Object.create(null);
 

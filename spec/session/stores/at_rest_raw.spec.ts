@@ -13,7 +13,7 @@ import { privateId } from "../../../src/session/ids.js";
 import { cookieValue, testApp } from "../../support/app.js";
 import { type ServiceName, serviceUrl, useService } from "../../support/services.js";
 
-// Data at rest, read with each service's own client rather than through Stoat (issue 3): the public id
+// Data at rest, read with each service's own client rather than through Stoat: the public id
 // appears in no key and no value, the session's data is not there in plaintext, and the key is the hash.
 
 const require = createRequire(import.meta.url);

@@ -29,7 +29,7 @@ import { KeyvBackend } from "../../../src/session/stores/keyv_backend.js";
 import { freePort } from "../../support/net.js";
 import { type ServiceName, serviceUrl, useService } from "../../support/services.js";
 
-// Every Keyv backend against the real service (issue 3, points 2-4): exact round trips of any string, a
+// Every Keyv backend against the real service: exact round trips of any string, a
 // missing key, idempotent delete, TTLs, and failure: a store that is not there rejects in bounded time
 // without crashing the process, and Redis recovers from an outage without the backend being recreated.
 

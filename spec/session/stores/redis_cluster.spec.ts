@@ -11,7 +11,7 @@ import { Gate, raceCycleKeys } from "../../support/gate.js";
 import { clusterPorts, type RedisCluster, startRedisCluster } from "../../support/redis_cluster.js";
 import { storeContract } from "../../support/store_contract.js";
 
-// The redis store on a Redis Cluster of three masters (issue 8, point 3): the shared store contract, and
+// The redis store on a Redis Cluster of three masters: the shared store contract, and
 // cycleKey, whose move cannot be one script there (two ids hash to different slots), so it is a
 // compare-and-delete of the old key followed by a write of the new one.
 

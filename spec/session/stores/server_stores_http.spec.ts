@@ -13,7 +13,7 @@ import { inspectStore } from "../../support/inspect.js";
 import { type ServiceName, serviceUrl, useService } from "../../support/services.js";
 import { DIALECTS, installedTable, uniqueTable } from "./database/dialects.js";
 
-// What every server-side store promises over HTTP (issue 3): ids in the cookie, hashes at rest, strict
+// What every server-side store promises over HTTP: ids in the cookie, hashes at rest, strict
 // mode, cycleKey/flush with replay, expiry on read, rotation with encryption at rest, instrumentation.
 
 class Probe extends Handler {

@@ -12,7 +12,7 @@ import { freePort } from "../../support/net.js";
 
 // A store that goes down fails loudly and in bounded time: 503 with Retry-After, no cookie change, no
 // crash; a route that never uses the session still answers; when the store is back, requests recover
-// without a restart and sessions written before the outage are still there (issue 3, point 4).
+// without a restart and sessions written before the outage are still there.
 
 class Probe extends Handler {
   async read() {
