@@ -47,7 +47,12 @@ export async function loadApp(root: string, file = DEFAULT_APP): Promise<Applica
       );
     }
     if (err instanceof SessionError) throw err; // a ConfigError from Application.configure says it all
-    throw new AppLoadError(`could not load ${shown}: ${oneLine(err)}${origin(err, root)}`, 1, { cause: err });
+    const pkg =
+      code === "ERR_MODULE_NOT_FOUND" && /^Cannot find package '([^']+)'/.exec((err as Error).message)?.[1];
+    const fix = pkg ? `: npm install ${pkg}` : "";
+    throw new AppLoadError(`could not load ${shown}: ${oneLine(err)}${origin(err, root)}${fix}`, 1, {
+      cause: err,
+    });
   }
   const app = module.default;
   if (!(app instanceof Application)) {

@@ -28,6 +28,14 @@ const fail = (message: string, exitCode: number) => {
   console.error(message);
   process.exitCode = exitCode;
 };
+/**
+ * Reports an expected failure and exits now: an app that failed half-way through opening (a store client
+ * still retrying its connection) must not keep the process alive, nor add a second report of the same cause.
+ */
+const failNow = (message: string, exitCode: number): never => {
+  fail(message, exitCode);
+  process.exit(exitCode);
+};
 
 /** Whether the arguments ask for help (before a `--`, after which everything is a value). */
 const asksHelp = (args: string[]) => {
@@ -55,14 +63,14 @@ if (name === undefined || name === "--help" || name === "-h") {
     await commands[name]!.run(args, out);
   } catch (err) {
     // What the user can fix gets one line; anything else keeps its stack.
-    if (err instanceof UsageError) fail(`stoat ${name}: ${err.message} (stoat ${name} --help)`, 2);
-    else if (err instanceof CliError) fail(`stoat ${name}: ${err.message}`, err.exitCode);
-    else if (err instanceof SessionError) fail(`stoat ${name}: ${err.message}`, 1);
+    if (err instanceof UsageError) failNow(`stoat ${name}: ${err.message} (stoat ${name} --help)`, 2);
+    else if (err instanceof CliError) failNow(`stoat ${name}: ${err.message}`, err.exitCode);
+    else if (err instanceof SessionError) failNow(`stoat ${name}: ${err.message}`, 1);
     else if (
       err instanceof TypeError &&
       String((err as NodeJS.ErrnoException).code).startsWith("ERR_PARSE_ARGS_")
     ) {
-      fail(`stoat ${name}: ${err.message.split("\n")[0]} (stoat ${name} --help)`, 2); // a command still on bare parseArgs
+      failNow(`stoat ${name}: ${err.message.split("\n")[0]} (stoat ${name} --help)`, 2); // a command still on bare parseArgs
     } else throw err;
   }
 }

@@ -62,5 +62,8 @@ export function parseOptions<O extends OptionSpecs>(
 function describe(err: Error, code: string): string {
   const option = /'([^']+)'/.exec(err.message)?.[1];
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `unknown option ${option}`;
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL" && option) {
+    return `unexpected argument ${JSON.stringify(option)}`;
+  }
   return err.message.split("\n")[0]!.trim(); // the CLI promises one line
 }
