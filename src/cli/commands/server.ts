@@ -47,13 +47,13 @@ export async function run(args: string[], out: Out): Promise<void> {
     await app.close().catch(() => {}); // the listen failure is the one to report
     throw listenProblem(err, port, host) ?? err;
   }
+  stopOnSignals(app, out); // before the line below: whoever waits for it may signal at once
   const address = server.address();
   const store = app.config.session.store;
   out(
     `Stoat listening on ${urlOf(address)}${isWildcard(address) ? " (all interfaces)" : ""} ` +
       `(session store: ${typeof store === "string" ? store : store.name}); Ctrl-C to stop`,
   );
-  stopOnSignals(app, out);
 }
 
 function parsePort(given: string): number {
