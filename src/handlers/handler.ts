@@ -89,7 +89,9 @@ export class Handler {
    * `allowOtherHost` is true, so a `?return_to=` taken from a request cannot send users to another site.
    */
   redirect(url: string, options: RedirectOptions = {}): void {
-    const refusal = redirectRefusal(url, this.ctx.origin, options.allowOtherHost === true);
+    // Koa's ctx.origin is the Origin request header, which another site sets; this is the request's own.
+    const origin = `${this.ctx.protocol}://${this.ctx.host}`;
+    const refusal = redirectRefusal(url, origin, options.allowOtherHost === true);
     if (refusal !== undefined) throw new UnsafeRedirectError(`E_UNSAFE_REDIRECT: ${refusal}`);
     this.ctx.redirect(url);
     if (options.status) this.ctx.status = options.status;
