@@ -10,6 +10,7 @@ import type { Application } from "stoat";
 import request from "supertest";
 import { SECRET } from "../support/app.js";
 import { bin, commandEnv, lines, repoRoot, runStoat } from "../support/cli.js";
+import { useBinary } from "../support/services.js";
 
 // `stoat sessions:*`, run for real (node bin/stoat.js) inside a temporary project whose
 // config/application.ts uses the `database` store on SQLite. Rows are seeded straight into the table; a
@@ -188,7 +189,7 @@ describe("stoat sessions:* (CLI, database store on SQLite)", function () {
     });
 
     it("draws a progress bar on a terminal, then the count", async function () {
-      if (!existsSync("/usr/bin/script")) this.skip(); // util-linux `script` gives the command a pseudo-terminal
+      useBinary(this, "script"); // util-linux `script` gives the command a pseudo-terminal
       await seed(project.dbFile, { count: 3000, expiresAt: now - 1000, prefix: "b" });
       const command = [process.execPath, bin, "sessions:expire", "--batch-size", "100"]
         .map((arg) => `'${arg.replaceAll("'", "'\\''")}'`)

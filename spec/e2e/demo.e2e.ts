@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { useService } from "../support/services.js";
-import { clearResults, launchChromium, Steps } from "./support/browser.js";
+import { useBinary, useService } from "../support/services.js";
+import { CHROMIUM, clearResults, launchChromium, Steps } from "./support/browser.js";
 import { type DemoServer, type DemoStore, startDemo } from "./support/demo_server.js";
 
 // The demo page in a real browser, on the cookie store and on Redis: what supertest
@@ -17,7 +17,8 @@ const COOKIE_VALUE: Record<DemoStore, RegExp> = {
 describe("the demo app in Chromium", () => {
   let browser: Browser;
 
-  before(async () => {
+  before(async function () {
+    useBinary(this, "chromium", { path: CHROMIUM });
     clearResults();
     browser = await launchChromium();
   });

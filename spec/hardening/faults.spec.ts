@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { runFaults } from "../../bench/faults/run.js";
 import type { ScenarioResult } from "../../bench/faults/scenarios.js";
-import { useService } from "../support/services.js";
+import { useBinary } from "../support/services.js";
 
 // The fault runs in their short form: a Redis killed under load and restarted,
 // memcached evicting, PostgreSQL stopped under load, secrets rotated between two app processes. Each
@@ -13,11 +13,10 @@ describe("fault runs (npm run faults -- --short)", function () {
   let results: ScenarioResult[] = [];
 
   before(async function () {
-    // The binaries come with the services the store specs need: where those are missing (a developer's
-    // machine without them), the same skip-or-fail rule applies.
-    await useService(this, "redis");
-    await useService(this, "memcache");
-    await useService(this, "postgres");
+    // The programs, not the machine's running services: every scenario starts servers of its own.
+    useBinary(this, "redis-server");
+    useBinary(this, "memcached");
+    useBinary(this, "postgres-server");
     results = await runFaults(true);
   });
 

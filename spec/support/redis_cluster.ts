@@ -9,8 +9,8 @@ import { promisify } from "node:util";
 import { freePort } from "./net.js";
 
 // A throwaway Redis Cluster of three masters (no replicas) from local redis-server processes, for the redis
-// store's `cluster` option. redis-server is always installed where the specs run, so nothing here skips:
-// a missing binary or a cluster that never forms fails the spec, naming the cause.
+// store's `cluster` option. The spec gates on redis-server and redis-cli first (useBinary), so nothing here
+// skips: a missing binary or a cluster that never forms fails the spec, naming the cause.
 
 const run = promisify(execFile);
 

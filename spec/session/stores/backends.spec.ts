@@ -27,7 +27,7 @@ import {
 import type { Backend } from "../../../src/session/stores/backend.js";
 import { KeyvBackend } from "../../../src/session/stores/keyv_backend.js";
 import { freePort } from "../../support/net.js";
-import { type ServiceName, serviceUrl, useService } from "../../support/services.js";
+import { type ServiceName, serviceUrl, useBinary, useService } from "../../support/services.js";
 
 // Every Keyv backend against the real service: exact round trips of any string, a
 // missing key, idempotent delete, TTLs, and failure: a store that is not there rejects in bounded time
@@ -497,7 +497,7 @@ async function eventually<T>(attempt: () => Promise<T>, ms: number): Promise<T> 
 
 interface OwnServer {
   name: "redis" | "memcache";
-  command: string;
+  command: "redis-server" | "memcached";
   args(port: number): string[];
   options(port: number): Partial<AdapterOptions>;
   /** What a call says while the server is down: not queued, failed at once. */
@@ -536,7 +536,8 @@ for (const server of OWN_SERVERS) {
     let child: ChildProcess | undefined;
     let backend: Backend | undefined;
 
-    before(async () => {
+    before(async function () {
+      useBinary(this, server.command);
       port = await freePort();
       child = await startServer(server.command, server.args(port), port);
       backend = await open(server.name, server.options(port));

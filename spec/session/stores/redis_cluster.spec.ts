@@ -9,6 +9,7 @@ import { ServerStore } from "../../../src/session/stores/server_store.js";
 import { cookieValue, SECRET, testApp } from "../../support/app.js";
 import { Gate, raceCycleKeys } from "../../support/gate.js";
 import { clusterPorts, type RedisCluster, startRedisCluster } from "../../support/redis_cluster.js";
+import { useBinary } from "../../support/services.js";
 import { storeContract } from "../../support/store_contract.js";
 
 // The redis store on a Redis Cluster of three masters: the shared store contract, and
@@ -32,7 +33,9 @@ describe("redis store on a Redis Cluster", function () {
     return backend;
   };
 
-  before(async () => {
+  before(async function () {
+    useBinary(this, "redis-server");
+    useBinary(this, "redis-cli");
     cluster = await startRedisCluster();
   });
   afterEach(async () => {

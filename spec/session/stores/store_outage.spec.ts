@@ -9,6 +9,7 @@ import { type Application, Handler, type RoutesDefinition } from "stoat";
 import request from "supertest";
 import { cookieValue, testApp } from "../../support/app.js";
 import { freePort } from "../../support/net.js";
+import { useBinary } from "../../support/services.js";
 
 // A store that goes down fails loudly and in bounded time: 503 with Retry-After, no cookie change, no
 // crash; a route that never uses the session still answers; when the store is back, requests recover
@@ -74,7 +75,8 @@ describe("a store outage (a Redis of the spec's own, killed by pid and restarted
   let app: Application;
   const errors: Error[] = [];
 
-  before(async () => {
+  before(async function () {
+    useBinary(this, "redis-server");
     dir = mkdtempSync(join(tmpdir(), "stoat-redis-"));
     port = await freePort();
     redis = await startRedis(port, dir);
