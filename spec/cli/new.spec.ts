@@ -1,85 +1,64 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { expect } from "chai";
+import { CliError } from "../../src/cli/cli_error.js";
+import { STORE_CHOICES } from "../../src/cli/generator/store_choices.js";
+import { requireBuild } from "../../src/cli/generator/vendor.js";
+import { DRIVER_VERSIONS, testedVersion } from "../../src/cli/generator/versions.js";
 import { repoRoot as repo, runStoat } from "../support/cli.js";
-import { freePort } from "../support/net.js";
+import { type ServiceName, serviceUrl, useService } from "../support/services.js";
+import { npm, npx, projectEnv, readmeSetup, servedVisits } from "./new_project.js";
 
-// `stoat new` end to end: the real command generates projects, npm installs them (from the local cache
-// where it can), and each project's own `npm test` and `npm start` must work. This is the slow spec
-// (npm installs, and sqlite3's native build): it lives in this one file so its cost is easy to see.
-
-const run = promisify(execFile);
-/** The child's environment: no npm_config_* from the npm running these specs. */
-const cleanEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_")),
-);
+// `stoat new` end to end: the real command generates a project for every store, the project is moved
+// elsewhere (nothing may point back at this checkout), installed from its vendored tarball, and its own
+// `npm test`, `npm run build`, `npm run dev` and `npm start` (the build, with plain node) must work. This
+// is the slow spec (an npm install per store, sqlite3's native build twice): its cost stays in this file.
 
 function stoatNew(cwd: string, ...args: string[]) {
-  return runStoat(["new", ...args], { cwd, env: cleanEnv, timeout: 280_000 });
+  return runStoat(["new", ...args], { cwd, env: projectEnv(), timeout: 280_000 });
 }
 
-/** `npm start` in `dir`, resolved once it listens; the caller kills it. */
-async function start(dir: string, port: number): Promise<ChildProcess> {
-  const child = spawn("npm", ["start"], {
-    cwd: dir,
-    env: { ...cleanEnv, PORT: String(port) },
-    detached: true,
-  });
-  let output = "";
-  child.stdout!.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr!.on("data", (chunk) => {
-    output += chunk;
-  });
-  for (let i = 0; i < 200 && !/listening on/.test(output); i++) {
-    if (child.exitCode !== null) throw new Error(`npm start exited: ${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (!/listening on/.test(output)) throw new Error(`npm start did not listen: ${output}`);
-  return child;
-}
+/** The stores that need a server, and the variable the generated project reads its address from. */
+const SERVICES: Readonly<Record<string, { service: ServiceName; env: string }>> = {
+  redis: { service: "redis", env: "REDIS_URL" },
+  memcache: { service: "memcache", env: "MEMCACHE_SERVER" },
+  postgres: { service: "postgres", env: "DATABASE_URL" },
+  mysql: { service: "mysql", env: "DATABASE_URL" },
+};
 
-/** Two requests sharing the cookie: the visit counter must go 1, 2. */
-async function sessionRoundTrip(port: number): Promise<string[]> {
-  const first = await fetch(`http://127.0.0.1:${port}/`);
-  const cookie = first.headers.getSetCookie()[0]!.split(";")[0]!;
-  const second = await fetch(`http://127.0.0.1:${port}/`, { headers: { cookie } });
-  const visits = (html: string) => /id="visits">(\d+)</.exec(html)?.[1] ?? "none";
-  return [visits(await first.text()), visits(await second.text())];
-}
-
-/** `npm start` in `dir` on a free port, two requests sharing the cookie, then stop: the visit counts. */
-async function servedVisits(dir: string): Promise<string[]> {
-  const port = await freePort();
-  const server = await start(dir, port);
-  try {
-    return await sessionRoundTrip(port);
-  } finally {
-    process.kill(-server.pid!, "SIGTERM");
-  }
-}
+const DEV_PACKAGES = [
+  "@types/chai",
+  "@types/mocha",
+  "@types/node",
+  "@types/supertest",
+  "chai",
+  "mocha",
+  "supertest",
+  "tsx",
+  "typescript",
+];
 
 describe("stoat new", function () {
   this.timeout(300_000);
   let root: string;
   before(() => {
+    if (!existsSync(join(repo, "dist", "index.js"))) throw new Error("run `npm run build` first");
     root = mkdtempSync(join(tmpdir(), "stoat-new-"));
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  describe("refusals (exit 2, one line, nothing written)", () => {
+  describe("refusals (one line, nothing written)", () => {
     it("a non-empty directory", async () => {
       const dir = join(root, "taken");
       mkdirSync(dir);
@@ -106,78 +85,144 @@ describe("stoat new", function () {
       const missing = await stoatNew(root);
       expect(missing.code).to.equal(2);
     });
+
+    it("a Stoat with no build to pack, telling to run npm run build", () => {
+      const unbuilt = mkdtempSync(join(root, "unbuilt-"));
+      expect(() => requireBuild(unbuilt))
+        .to.throw(CliError)
+        .with.property("message")
+        .that.matches(/no dist\/\): run `npm run build` there, or pass --stoat SPEC$/);
+      expect(() => requireBuild(repo)).to.not.throw();
+    });
   });
 
-  for (const store of ["cookie", "sqlite"]) {
-    it(`a ${store} project installs, passes its own specs, and serves sessions`, async () => {
-      const result = await stoatNew(root, `app-${store}`, "--store", store);
-      expect(result.code, result.stderr).to.equal(0);
-      const dir = join(root, `app-${store}`);
-      for (const file of [
-        "package.json",
-        "tsconfig.json",
-        "config/application.ts",
-        "config/routes.ts",
-        "src/handlers/home_handler.ts",
-        "spec/home_handler.spec.ts",
-        ".env",
-        ".env.example",
-        ".gitignore",
-        "README.md",
-      ]) {
-        expect(result.stdout, file).to.include(`create  ${file}`);
-        expect(existsSync(join(dir, file)), file).to.equal(true);
+  describe("versions", () => {
+    it("pins the drivers Stoat's package.json does not at the versions its lockfile tests", () => {
+      const lock = JSON.parse(readFileSync(join(repo, "package-lock.json"), "utf8")) as {
+        packages: Record<string, { version: string }>;
+      };
+      for (const [pkg, version] of Object.entries(DRIVER_VERSIONS)) {
+        expect(lock.packages[`node_modules/${pkg}`]?.version, pkg).to.equal(version);
       }
-      expect(result.stdout).to.include("Running npm install");
-      expect(result.stdout).to.match(/Next:\n {2}cd app-\w+\n {2}npm start\n {2}npm test/);
-
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-      expect(pkg.dependencies.stoat).to.equal(`file:${repo}`);
-      const adapters = Object.keys(pkg.dependencies).filter((d) => d.startsWith("@keyv/"));
-      expect(adapters).to.deep.equal(store === "sqlite" ? ["@keyv/sqlite"] : []);
-      expect(readFileSync(join(dir, ".env"), "utf8")).to.match(/^SECRET_KEY_BASE=[0-9a-f]{128}\n/);
-      expect(readFileSync(join(dir, ".gitignore"), "utf8").split("\n")).to.include.members([
-        ".env",
-        "tmp/",
-        "db/*.sqlite3",
-        "node_modules/",
-      ]);
-      expect(readFileSync(join(dir, "config/application.ts"), "utf8")).to.include(
-        `config.session.store = "${store}";`,
-      );
-
-      const tests = await run("npm", ["test"], { cwd: dir, env: cleanEnv });
-      expect(tests.stdout).to.match(/3 passing/);
-
-      expect(await servedVisits(dir)).to.deep.equal(["1", "2"]);
     });
-  }
 
-  it("a database project prints sessions:install as a next step, and it works", async () => {
-    const result = await stoatNew(root, "app-database", "--store", "database");
-    expect(result.code, result.stderr).to.equal(0);
-    expect(result.stdout).to.match(
-      /Next:\n {2}cd app-database\n {2}npx stoat sessions:install\n {2}npm start/,
-    );
-    const dir = join(root, "app-database");
-    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-    expect(Object.keys(pkg.dependencies).sort()).to.deep.equal(["sqlite3", "stoat", "tsx"]);
-    const install = await run("npx", ["stoat", "sessions:install"], { cwd: dir, env: cleanEnv });
-    expect(install.stdout).to.match(/created table sessions/i);
-    expect(existsSync(join(dir, "db", "sessions.sqlite3"))).to.equal(true);
-    const again = await run("npx", ["stoat", "sessions:install"], { cwd: dir, env: cleanEnv });
-    expect(again.stdout).to.not.match(/created/i);
-    const tests = await run("npm", ["test"], { cwd: dir, env: cleanEnv });
-    expect(tests.stdout).to.match(/3 passing/);
-    expect(await servedVisits(dir)).to.deep.equal(["1", "2"]);
+    it("knows an exact version of every package a project can get, and refuses to guess one", () => {
+      const manifest = JSON.parse(readFileSync(join(repo, "package.json"), "utf8"));
+      const packages = [...DEV_PACKAGES, ...Object.values(STORE_CHOICES).flatMap((c) => c.packages)];
+      for (const pkg of packages) expect(testedVersion(manifest, pkg), pkg).to.match(/^\d+\.\d+\.\d+$/);
+      expect(() => testedVersion(manifest, "left-pad")).to.throw(/no exact version of left-pad/);
+    });
   });
 
   it("--stoat overrides where the framework comes from; --skip-install installs nothing", async () => {
     const result = await stoatNew(root, "pinned", "--skip-install", "--stoat", "file:../stoat-checkout");
     expect(result.code, result.stderr).to.equal(0);
-    const pkg = JSON.parse(readFileSync(join(root, "pinned", "package.json"), "utf8"));
+    const dir = join(root, "pinned");
+    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
     expect(pkg.dependencies.stoat).to.equal("file:../stoat-checkout");
-    expect(existsSync(join(root, "pinned", "node_modules"))).to.equal(false);
-    expect(result.stdout).to.match(/Next:\n {2}cd pinned\n {2}npm install\n {2}npm start/);
+    expect(existsSync(join(dir, "vendor"))).to.equal(false);
+    expect(existsSync(join(dir, "node_modules"))).to.equal(false);
+    expect(result.stdout).to.match(/Next:\n {2}cd pinned\n {2}npm install\n {2}npm run dev\n {2}npm test/);
+  });
+
+  describe("a project for every store: moved, installed, tested, built and served", () => {
+    for (const store of Object.keys(STORE_CHOICES)) {
+      describe(store, () => storeProject(store, () => root));
+    }
   });
 });
+
+/** The specs for one store's project, made under `root()` (known once the outer `before` has run). */
+function storeProject(store: string, root: () => string) {
+  const needs = SERVICES[store];
+  const name = `app-${store}`;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let generated: Awaited<ReturnType<typeof stoatNew>>;
+
+  before(async function () {
+    if (needs) await useService(this, needs.service);
+    env = projectEnv(needs ? { [needs.env]: serviceUrl(needs.service) } : {});
+    const made = join(root(), "made");
+    mkdirSync(made, { recursive: true });
+    // The cookie project is installed by `stoat new` itself, then moved with its node_modules; the others
+    // are moved first and installed where they land.
+    generated = await stoatNew(
+      made,
+      name,
+      "--store",
+      store,
+      ...(store === "cookie" ? [] : ["--skip-install"]),
+    );
+    expect(generated.code, generated.stderr).to.equal(0);
+    dir = join(root(), "moved", name);
+    mkdirSync(join(root(), "moved"), { recursive: true });
+    renameSync(join(made, name), dir);
+    for (const command of readmeSetup(dir)) {
+      if (command.join(" ") === "npm install") {
+        await npm(dir, ["install", "--prefer-offline", "--no-audit", "--no-fund"], env);
+      } else if (command[0] === "npx") {
+        await npx(dir, command.slice(1), env);
+      } else {
+        throw new Error(`README set-up step the spec does not know: ${command.join(" ")}`);
+      }
+    }
+  });
+
+  it("is self-contained: vendored Stoat, exact pins, its store's packages, a private .env", () => {
+    expect(generated.stdout).to.include("create  vendor/stoat-");
+    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    const tarball = readdirSync(join(dir, "vendor"));
+    expect(tarball).to.have.length(1);
+    expect(pkg.dependencies.stoat).to.equal(`file:vendor/${tarball[0]}`);
+    const { stoat: _, ...deps } = pkg.dependencies as Record<string, string>;
+    expect(Object.keys(deps).sort()).to.deep.equal([...STORE_CHOICES[store]!.packages].sort());
+    expect(Object.keys(pkg.devDependencies).sort()).to.deep.equal(DEV_PACKAGES);
+    for (const version of [...Object.values(deps), ...Object.values(pkg.devDependencies)]) {
+      expect(version).to.match(/^\d+\.\d+\.\d+$/);
+    }
+    expect(pkg.scripts).to.deep.equal({
+      dev: "stoat server --watch",
+      build: "tsc -p tsconfig.build.json",
+      start: "stoat server --app dist/config/application.js",
+      test: "tsc --noEmit && mocha",
+    });
+    for (const file of ["package.json", "package-lock.json"]) {
+      expect(readFileSync(join(dir, file), "utf8"), file)
+        .to.not.include(repo)
+        .and.not.include(root());
+    }
+    expect(statSync(join(dir, ".env")).mode & 0o777).to.equal(0o600);
+    expect(readFileSync(join(dir, ".env"), "utf8")).to.match(/^SECRET_KEY_BASE=[0-9a-f]{128}\n/);
+    expect(readFileSync(join(dir, ".gitignore"), "utf8").split("\n")).to.include.members([
+      ".env",
+      "dist/",
+      "node_modules/",
+    ]);
+    expect(readFileSync(join(dir, "config/application.ts"), "utf8")).to.include(
+      `config.session.store = "${store}";`,
+    );
+  });
+
+  it("passes its own npm test, in the test environment's store", async () => {
+    const development = join(dir, "db", "development.sqlite3");
+    const before = existsSync(development) ? statSync(development).mtimeMs : undefined;
+    expect(await npm(dir, ["test"], env)).to.match(/3 passing/);
+    if (store === "sqlite" || store === "database") {
+      expect(existsSync(join(dir, "db", "test.sqlite3"))).to.equal(true);
+      expect(existsSync(development) ? statSync(development).mtimeMs : undefined).to.equal(before);
+    }
+  });
+
+  it("serves sessions in development with npm run dev", async () => {
+    expect(await servedVisits(dir, "dev", env)).to.deep.equal(["1", "2"]);
+  });
+
+  it("builds, and npm start serves the build with plain node (no tsx installed)", async () => {
+    await npm(dir, ["run", "build"], env);
+    expect(existsSync(join(dir, "dist", "config", "application.js"))).to.equal(true);
+    // The build must not need the TypeScript loader: take it away, as `npm install --omit=dev` would.
+    renameSync(join(dir, "node_modules", "tsx"), join(dir, "node_modules", ".tsx-hidden"));
+    expect(await servedVisits(dir, "start", env)).to.deep.equal(["1", "2"]);
+  });
+}

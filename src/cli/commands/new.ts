@@ -1,26 +1,38 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { parseArgs } from "node:util";
 import { CliError } from "../cli_error.js";
+import type { Out } from "../command.js";
 import { FRAMEWORK_ROOT, planProject, writeProject } from "../generator/generate.js";
+import { STORE_CHOICES } from "../generator/store_choices.js";
 import { packStoat } from "../generator/vendor.js";
+import { parseOptions } from "../options.js";
 
-export const summary = "generate a project: new <dir> [--store NAME] [--skip-install] [--stoat SPEC]";
+export const summary = "generate a project in a new directory";
 
-export async function run(args: string[], out: (line: string) => void): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      store: { type: "string", default: "cookie" },
-      "skip-install": { type: "boolean", default: false },
-      stoat: { type: "string" },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (positionals.length !== 1)
-    throw new CliError("usage: stoat new <dir> [--store NAME] [--skip-install] [--stoat SPEC]", 2);
-  const plan = planProject(positionals[0]!, values.store, values.stoat);
+export const synopsis = "<dir>";
+
+export const details = [
+  "Stoat goes into the project as vendor/stoat-<version>.tgz (npm pack of this Stoat, which must be built),",
+  "so the project can move and installs nothing from this checkout but that file.",
+];
+
+export const options = {
+  store: {
+    type: "string",
+    value: "NAME",
+    description: `the session store (default cookie; ${Object.keys(STORE_CHOICES).join(", ")})`,
+  },
+  "skip-install": { type: "boolean", description: "write the files and vendor/, but run no npm install" },
+  stoat: {
+    type: "string",
+    value: "SPEC",
+    description: "the package.json spec of stoat instead of the vendored tarball (a version, file:, git URL)",
+  },
+} as const;
+
+export async function run(args: string[], out: Out): Promise<void> {
+  const { values, positionals } = parseOptions(args, options, { min: 1, max: 1 });
+  const plan = planProject(positionals[0]!, values.store ?? "cookie", values.stoat);
 
   out(`Creating ${plan.name} (session store: ${plan.store}) in ${plan.dir}`);
   writeProject(plan, out);

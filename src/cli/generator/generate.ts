@@ -83,7 +83,8 @@ export function planProject(target: string, store: string, stoatSpec: string | u
     storeOptions: choice.options.map((line) => `    ${local(line)}\n`).join(""),
     envExample: choice.envExample.map((line) => `${local(line)}\n`).join(""),
     storeNote: local(choice.note),
-    setup: setup.map((s) => `${s.command.padEnd(28)} # ${s.why}\n`).join(""),
+    setup: commands(setup),
+    deploy: commands(choice.deploy ?? []),
     specSetup: choice.specSetup ? `\n  ${choice.specSetup}\n` : "",
   };
   const files = new Map<string, string>();
@@ -101,6 +102,11 @@ export function planProject(target: string, store: string, stoatSpec: string | u
   const rel = relative(process.cwd(), dir) || ".";
   const nextSteps = [`cd ${rel}`, ...setup.map((s) => s.command), "npm run dev", "npm test"];
   return { dir, name, store, files, vendorTarball, nextSteps };
+}
+
+/** README lines: each command, then its comment lined up with the template's. */
+function commands(list: { command: string; why: string }[]): string {
+  return list.map((s) => `${s.command.padEnd(28)} # ${s.why}\n`).join("");
 }
 
 /** Writes the plan's files; `wx` refuses to replace anything that appeared meanwhile. */

@@ -20,6 +20,8 @@ export interface StoreChoice {
   note: string;
   /** Set-up commands after `npm install`, each with its comment, for the README and the next steps. */
   setup?: { command: string; why: string }[];
+  /** Commands between `npm run build` and `npm start` on a server, for the README. */
+  deploy?: { command: string; why: string }[];
   /** A line for the generated spec's set-up, when the store needs one. */
   specSetup?: string;
 }
@@ -93,6 +95,12 @@ export const STORE_CHOICES: Readonly<Record<string, StoreChoice>> = {
     nativeSqlite: true,
     note: "Sessions live in a `sessions` table in `db/development.sqlite3` (the specs install theirs in `db/test.sqlite3`).",
     setup: [{ command: "npx stoat sessions:install", why: "creates the sessions table (once per database)" }],
+    deploy: [
+      {
+        command: "NODE_ENV=production npx stoat sessions:install --app dist/config/application.js",
+        why: "production's table, once",
+      },
+    ],
     specSetup: "before(() => app.sessions.install()); // the test database's table, made once",
   },
 };
