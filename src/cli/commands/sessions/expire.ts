@@ -4,7 +4,7 @@ import type { Out } from "../../command.js";
 import { parseOptions } from "../../options.js";
 import { APP_OPTION, count, withSessions } from "./common.js";
 
-export const summary = "delete expired sessions in batches [--batch-size N] [--dry-run]";
+export const summary = "delete expired sessions in batches, with progress; prints the count";
 
 export const options = {
   "batch-size": {

@@ -2,7 +2,7 @@ import type { Out } from "../../command.js";
 import { parseOptions } from "../../options.js";
 import { APP_OPTION, count, requireUser, USER_OPTION, withSessions } from "./common.js";
 
-export const summary = "end every session of a user --user ID";
+export const summary = "end every session of a user (--user ID)";
 
 export const options = { user: USER_OPTION, app: APP_OPTION } as const;
 
