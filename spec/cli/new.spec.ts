@@ -17,8 +17,8 @@ import { STORE_CHOICES } from "../../src/cli/generator/store_choices.js";
 import { requireBuild } from "../../src/cli/generator/vendor.js";
 import { DRIVER_VERSIONS, testedVersion } from "../../src/cli/generator/versions.js";
 import { repoRoot as repo, runStoat } from "../support/cli.js";
-import { type ServiceName, serviceUrl, useService } from "../support/services.js";
-import { npm, npx, projectEnv, readmeSetup, servedVisits } from "./new_project.js";
+import { checkService, type ServiceName, serviceUrl, useService } from "../support/services.js";
+import { limiter, npm, npx, projectEnv, readmeSetup, servedVisits } from "./new_project.js";
 
 // `stoat new` end to end: the real command generates a project for every store, the project is moved
 // elsewhere (nothing may point back at this checkout), installed from its vendored tarball, and its own
@@ -126,47 +126,75 @@ describe("stoat new", function () {
   });
 
   describe("a project for every store: moved, installed, tested, built and served", () => {
+    // Installs take most of the time: every reachable store's project is made and installed at once (a
+    // few at a time, one npm cache), and each store's specs wait only for their own.
+    const projects = new Map<string, Promise<Project>>();
+    before(async () => {
+      const slot = limiter(3);
+      for (const store of Object.keys(STORE_CHOICES)) {
+        const needs = SERVICES[store];
+        if (needs && (await checkService(needs.service)).action !== "run") continue; // useService says why
+        const project = slot(() => makeProject(store, root));
+        project.catch(() => {}); // reported by that store's own before hook, not as an unhandled rejection
+        projects.set(store, project);
+      }
+    });
     for (const store of Object.keys(STORE_CHOICES)) {
-      describe(store, () => storeProject(store, () => root));
+      describe(store, () => storeProject(store, () => projects.get(store)));
     }
   });
 });
 
-/** The specs for one store's project, made under `root()` (known once the outer `before` has run). */
-function storeProject(store: string, root: () => string) {
+interface Project {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  generated: Awaited<ReturnType<typeof stoatNew>>;
+}
+
+/**
+ * Generates the store's project with the real CLI, moves it to another directory and follows its
+ * README's set-up there (npm install from the vendored tarball; sessions:install for the database store).
+ */
+async function makeProject(store: string, root: string): Promise<Project> {
   const needs = SERVICES[store];
   const name = `app-${store}`;
+  const env = projectEnv(needs ? { [needs.env]: serviceUrl(needs.service) } : {});
+  const made = join(root, "made");
+  mkdirSync(made, { recursive: true });
+  // The cookie project is installed by `stoat new` itself, then moved with its node_modules; the others
+  // are moved first and installed where they land.
+  const install = store === "cookie" ? [] : ["--skip-install"];
+  const generated = await stoatNew(made, name, "--store", store, ...install);
+  if (generated.code !== 0) throw new Error(`stoat new failed: ${generated.stderr}`);
+  const dir = join(root, "moved", name);
+  mkdirSync(join(root, "moved"), { recursive: true });
+  renameSync(join(made, name), dir);
+  for (const command of readmeSetup(dir)) {
+    if (command.join(" ") === "npm install") {
+      await npm(dir, ["install", "--prefer-offline", "--no-audit", "--no-fund"], env);
+    } else if (command[0] === "npx") {
+      await npx(dir, command.slice(1), env);
+    } else {
+      throw new Error(`README set-up step the spec does not know: ${command.join(" ")}`);
+    }
+  }
+  return { dir, env, generated };
+}
+
+/** The specs for one store's project, once `project()` (started by the outer `before`) is ready. */
+function storeProject(store: string, project: () => Promise<Project> | undefined) {
+  const needs = SERVICES[store];
   let dir: string;
   let env: NodeJS.ProcessEnv;
-  let generated: Awaited<ReturnType<typeof stoatNew>>;
+  let generated: Project["generated"];
+  let root: string;
 
   before(async function () {
     if (needs) await useService(this, needs.service);
-    env = projectEnv(needs ? { [needs.env]: serviceUrl(needs.service) } : {});
-    const made = join(root(), "made");
-    mkdirSync(made, { recursive: true });
-    // The cookie project is installed by `stoat new` itself, then moved with its node_modules; the others
-    // are moved first and installed where they land.
-    generated = await stoatNew(
-      made,
-      name,
-      "--store",
-      store,
-      ...(store === "cookie" ? [] : ["--skip-install"]),
-    );
-    expect(generated.code, generated.stderr).to.equal(0);
-    dir = join(root(), "moved", name);
-    mkdirSync(join(root(), "moved"), { recursive: true });
-    renameSync(join(made, name), dir);
-    for (const command of readmeSetup(dir)) {
-      if (command.join(" ") === "npm install") {
-        await npm(dir, ["install", "--prefer-offline", "--no-audit", "--no-fund"], env);
-      } else if (command[0] === "npx") {
-        await npx(dir, command.slice(1), env);
-      } else {
-        throw new Error(`README set-up step the spec does not know: ${command.join(" ")}`);
-      }
-    }
+    const made = project();
+    if (!made) throw new Error(`no ${store} project was started`);
+    ({ dir, env, generated } = await made);
+    root = join(dir, "..", "..");
   });
 
   it("is self-contained: vendored Stoat, exact pins, its store's packages, a private .env", () => {
@@ -190,7 +218,7 @@ function storeProject(store: string, root: () => string) {
     for (const file of ["package.json", "package-lock.json"]) {
       expect(readFileSync(join(dir, file), "utf8"), file)
         .to.not.include(repo)
-        .and.not.include(root());
+        .and.not.include(root);
     }
     expect(statSync(join(dir, ".env")).mode & 0o777).to.equal(0o600);
     expect(readFileSync(join(dir, ".env"), "utf8")).to.match(/^SECRET_KEY_BASE=[0-9a-f]{128}\n/);
@@ -199,9 +227,10 @@ function storeProject(store: string, root: () => string) {
       "dist/",
       "node_modules/",
     ]);
-    expect(readFileSync(join(dir, "config/application.ts"), "utf8")).to.include(
-      `config.session.store = "${store}";`,
-    );
+    const config = readFileSync(join(dir, "config/application.ts"), "utf8");
+    expect(config).to.include(`config.session.store = "${store}";`);
+    // A store on a server keeps each environment's keys under their own prefix.
+    if (needs) expect(config).to.include(`namespace: \`app-${store}:\${config.env}\``);
   });
 
   it("passes its own npm test, in the test environment's store", async () => {

@@ -9,6 +9,19 @@ import { freePort } from "../support/net.js";
 
 const execFileP = promisify(execFile);
 
+/** What a generated project reads from its environment (and .env): the spec's own values must not leak in. */
+const PROJECT_SETTINGS = [
+  "NODE_ENV",
+  "PORT",
+  "HOST",
+  "SECRET_KEY_BASE",
+  "SECRET_KEY_BASE_OLD",
+  "REDIS_URL",
+  "MEMCACHE_SERVER",
+  "DATABASE_URL",
+  "TEST_DATABASE_URL",
+];
+
 /**
  * The environment for a project's commands: none of the npm_* settings of the npm running these specs
  * (they would leak its prefix and scripts), but the same npm cache, so every install shares one.
@@ -20,10 +33,7 @@ export function projectEnv(extra: Record<string, string> = {}): NodeJS.ProcessEn
     ),
   );
   // The project's own .env and its defaults decide, as they would for its user.
-  for (const key of ["NODE_ENV", "PORT", "SECRET_KEY_BASE", "SECRET_KEY_BASE_OLD", "DATABASE_URL"]) {
-    delete env[key];
-  }
-  for (const key of ["REDIS_URL", "MEMCACHE_SERVER", "TEST_DATABASE_URL"]) delete env[key];
+  for (const key of PROJECT_SETTINGS) delete env[key];
   return { ...env, ...extra };
 }
 
@@ -112,4 +122,20 @@ export async function servedVisits(dir: string, script: string, env: NodeJS.Proc
   } finally {
     server.stop();
   }
+}
+
+/** Runs at most `n` tasks at a time, the rest in the order they came. */
+export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    while (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
 }
