@@ -3,6 +3,7 @@
 // from /proc/<pid>/status every 500 ms. The memory store must stay bounded (its LRU caps N/K sessions at
 // maxEntries), the cookie store flat. Writes memory.md and memory.svg; exits 1 on a FAIL.
 // `npm run bench:memory -- --requests 1000000 --store both --every 10 --connections 10 --out bench/results`
+// (--out defaults to bench/results; a path given is taken from where npm was started).
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
@@ -10,7 +11,6 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { DEFAULTS } from "../src/session/stores/adapters/options.js";
 import { startApp } from "./faults/lib.js";
 import { lineChart } from "./lib/line_chart.js";
 import { memoryMarkdown } from "./lib/memory_report.js";
@@ -24,6 +24,7 @@ import {
   type Sample,
   windowMedianMiB,
 } from "./lib/memory_rules.js";
+import { fromCommandLine, RESULTS_DIR } from "./lib/paths.js";
 
 export type MemoryStore = "memory" | "cookie";
 
@@ -67,6 +68,8 @@ const SECRET = "memory-bench-secret-0123456789abcdef0123456789abcdef0123456789ab
 const COOKIE = "_stoat_session";
 const SET_COOKIE = new RegExp(`^${COOKIE}=([^;]*)`);
 const SAMPLE_MS = 500;
+/** The memory store's maxEntries when none is given: Stoat's documented default (docs/stores.md). */
+const DEFAULT_MAX_ENTRIES = 10_000;
 
 function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -157,7 +160,7 @@ export async function runStore(store: MemoryStore, o: MemoryOptions): Promise<St
   const stopped = await app.stop();
   const total = o.requests;
   const baselineMiB = mib(samples[0]!.rssKiB);
-  const effectiveMax = maxEntries ?? DEFAULTS.maxEntries;
+  const effectiveMax = maxEntries ?? DEFAULT_MAX_ENTRIES;
   return {
     store,
     maxEntries: store === "memory" ? effectiveMax : undefined,
@@ -198,7 +201,7 @@ export function parseOptions(argv: string[]): MemoryOptions {
       store: { type: "string", default: "both" },
       every: { type: "string", default: "10" },
       connections: { type: "string", default: "10" },
-      out: { type: "string", default: join("bench", "results") },
+      out: { type: "string", default: RESULTS_DIR },
       "max-entries": { type: "string" },
     },
   });
@@ -219,7 +222,7 @@ export function parseOptions(argv: string[]): MemoryOptions {
     stores: stores[values.store!]!,
     every: whole("every", values.every),
     connections: whole("connections", values.connections),
-    out: values.out!,
+    out: fromCommandLine(values.out!),
     maxEntries: values["max-entries"] === undefined ? undefined : whole("max-entries", values["max-entries"]),
   };
   if (o.connections > o.requests) throw new Error("--connections cannot be more than --requests");

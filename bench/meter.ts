@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { Application, Handler, type RoutesDefinition } from "../src/index.js";
+import { Application, Handler, type RoutesDefinition } from "stoat";
 
 export const METER_STORES = [
   "memory",

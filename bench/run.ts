@@ -9,15 +9,17 @@
 //   npm run bench -- --brackets                 (ratios against baselines measured around each measurement)
 //   npm run bench -- --from bench/results/latest.json [--readme]
 //                                               (no measuring: the report made again from a run's rounds)
+// --out defaults to bench/results; paths given are taken from where npm was started (the root, usually).
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { createClient } from "redis";
 import { baselinesOf, bracketed, sliceSeconds } from "./lib/bracket.js";
 import { type Facts, gatherFacts, renderFacts } from "./lib/facts.js";
 import { load, type RoundResult, seed } from "./lib/load.js";
+import { fromCommandLine, README, RESULTS_DIR } from "./lib/paths.js";
 import { type ServerProcess, startServer, terminate } from "./lib/process.js";
 import { replaceBlock } from "./lib/readme.js";
 import { pickScenarios, type Scenario } from "./lib/scenarios.js";
@@ -36,7 +38,7 @@ const { values } = parseArgs({
     // 50: enough requests in flight to keep a single-threaded server busy while it waits on Redis or a
     // database, few enough that p99 still says something about one request (autocannon's default is 10).
     connections: { type: "string", default: "50" },
-    out: { type: "string", default: "bench/results" },
+    out: { type: "string", default: RESULTS_DIR },
     readme: { type: "boolean", default: false },
     // Baselines bracket each measurement (lib/bracket.ts): opt-in, see bench/NOTES.md ("Brackets: tried").
     brackets: { type: "boolean", default: false },
@@ -51,6 +53,7 @@ const rounds = Number(values.rounds);
 const connections = Number(values.connections);
 for (const [flag, value] of Object.entries({ duration, warmup, rounds, connections }))
   if (!(value > 0) || !Number.isFinite(value)) throw new Error(`--${flag} must be a positive number`);
+const out = fromCommandLine(values.out!);
 const scenarios = pickScenarios(values.only ? values.only.split(",").map((id) => id.trim()) : []);
 const prefix = `bench-${Date.now().toString(36)}-${process.pid}`;
 const redisUrl = process.env.REDIS_URL?.trim() || "redis://127.0.0.1:6379";
@@ -143,7 +146,7 @@ async function measured(): Promise<{ facts: Facts; settings: string; rows: Summa
   return { facts, rows, settings: measuredSettings() };
 }
 
-const { facts, rows, settings } = values.from ? reported(values.from) : await measured();
+const { facts, rows, settings } = values.from ? reported(fromCommandLine(values.from)) : await measured();
 const table = renderTable(rows);
 const targets = checkTargets(rows);
 const targetTable = renderTargets(targets);
@@ -154,22 +157,20 @@ const chart = renderChart(
     .map((r) => ({ label: r.label, ratio: r.vsKoa!, flagged: flagged(r) })),
 );
 
-mkdirSync(values.out, { recursive: true });
+mkdirSync(out, { recursive: true });
 writeFileSync(
-  join(values.out, "latest.md"),
+  join(out, "latest.md"),
   `# Benchmark\n\n${about}\n\n${table}\n\n${targetTable}\n\n![ratios](latest.svg)\n`,
 );
-writeFileSync(
-  join(values.out, "latest.json"),
-  `${JSON.stringify({ facts, settings, rows, targets }, null, 2)}\n`,
-);
-writeFileSync(join(values.out, "latest.svg"), chart);
+writeFileSync(join(out, "latest.json"), `${JSON.stringify({ facts, settings, rows, targets }, null, 2)}\n`);
+writeFileSync(join(out, "latest.svg"), chart);
 console.log(`${table}\n\n${targetTable}\n\n${about}`);
 if (values.readme) {
-  const svg = relative(process.cwd(), join(values.out, "latest.svg"));
+  // The chart's link, from the README's folder (bench/results/latest.svg for the default --out).
+  const svg = relative(dirname(README), join(out, "latest.svg"));
   const block = `${table}\n\n${targetTable}\n\n${about}\n\n![ratios](${svg})`;
-  writeFileSync("README.md", replaceBlock(readFileSync("README.md", "utf8"), block));
+  writeFileSync(README, replaceBlock(readFileSync(README, "utf8"), block));
 }
 const broken = rows.filter(flagged).map((r) => r.id);
 if (broken.length > 0) log(`⚠ non-2xx answers or errors in: ${broken.join(", ")} (see the Problems column)`);
-log(`done in ${seconds(began)} s; wrote ${values.out}/latest.{md,json,svg}`);
+log(`done in ${seconds(began)} s; wrote ${out}/latest.{md,json,svg}`);

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { freePort } from "../../spec/support/net.js";
+import { freePort } from "../lib/net.js";
+import { BENCH_DIR } from "../lib/paths.js";
 import { collect, kill, startServer, waitFor } from "../lib/process.js";
 
 export { freePort, kill };
@@ -163,7 +164,7 @@ export interface AppProcess {
 /** Starts bench/faults/server.ts in its own process (tsx) with the given store and session options. */
 export async function startApp(store: string, options: Record<string, unknown>): Promise<AppProcess> {
   const { child, port, base, output } = await startServer(
-    join("bench", "faults", "server.ts"),
+    join(BENCH_DIR, "faults", "server.ts"),
     { FAULT_STORE: store, FAULT_OPTIONS: JSON.stringify(options), FAULT_PORT: "0" },
     `app (${store})`,
   );

@@ -4,7 +4,7 @@
 // then exits by itself, with nothing left open. Anything still holding the process 10 s later (a leaked
 // connection, a timer) makes it exit 3, so a leak shows as a failure, not a stuck run.
 
-import { Application, Handler, type RoutesDefinition } from "../../src/index.js";
+import { Application, Handler, type RoutesDefinition } from "stoat";
 
 class Fault extends Handler {
   /** Sets `k` = `v` in the session (creating it when there is none); `pad=N` adds N bytes under "pad". */

@@ -2,14 +2,25 @@
 // package.json in node_modules) and the servers' (asked, bounded; "unavailable" when one does not answer).
 
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import os from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import knex, { type Knex } from "knex";
 import { createClient } from "redis";
+import { BENCH_DIR } from "./paths.js";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/**
+ * The folder of the Stoat the bench runs (`file:..` links it, so this is the checkout), or undefined when
+ * it is not installed. Stoat's stores load their drivers and adapters from there, not from bench/.
+ */
+function stoatDir(): string | undefined {
+  try {
+    return dirname(createRequire(join(BENCH_DIR, "package.json")).resolve("stoat/package.json"));
+  } catch {
+    return undefined;
+  }
+}
 
 export const PACKAGES = [
   "koa",
@@ -39,17 +50,26 @@ export interface Facts {
   sqlite: string;
 }
 
-function packageVersion(name: string): string {
-  try {
-    const path = join(root, "node_modules", name, "package.json");
-    return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
-  } catch {
-    return "missing";
+/** The version of `name` that code in `dir` would load (node_modules upward, as Node looks), if any. */
+function versionFrom(dir: string | undefined, name: string): string | undefined {
+  for (let at = dir; at; at = dirname(at) === at ? undefined : dirname(at)) {
+    const path = join(at, "node_modules", name, "package.json");
+    if (existsSync(path)) return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
   }
+  return undefined;
+}
+
+/** The bench's version of a package, and Stoat's beside it when Stoat loads another one. */
+function packageVersion(name: string, stoat: string | undefined): string {
+  const ours = versionFrom(BENCH_DIR, name);
+  const stoats = versionFrom(stoat, name);
+  if (ours && stoats && ours !== stoats) return `${ours} (Stoat's ${stoats})`;
+  return ours ?? stoats ?? "missing";
 }
 
 /** Stoat's version and the commit it was measured at ("+ changes" when the tree differs from it). */
-function stoatVersion(): string {
+function stoatVersion(root: string | undefined): string {
+  if (!root) return "missing";
   const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string })
     .version;
   try {
@@ -88,28 +108,36 @@ async function sqlVersion(config: Knex.Config, sql: string, column: string): Pro
   }
 }
 
+/**
+ * The SQLite library of the sqlite3 driver Stoat's database store loads (from Stoat's install: the bench
+ * has no SQLite of its own), or "unavailable".
+ */
+function sqliteVersion(stoat: string | undefined): string {
+  try {
+    const sqlite3 = createRequire(join(stoat ?? BENCH_DIR, "package.json"))("sqlite3") as { VERSION: string };
+    return sqlite3.VERSION;
+  } catch {
+    return "unavailable";
+  }
+}
+
 export async function gatherFacts(redisUrl: string, postgresUrl: string): Promise<Facts> {
-  const [redis, postgres, sqlite] = await Promise.all([
+  const stoat = stoatDir();
+  const [redis, postgres] = await Promise.all([
     bounded(() => redisVersion(redisUrl)),
     bounded(() =>
       sqlVersion({ client: "pg", connection: postgresUrl }, "show server_version", "server_version"),
     ),
-    bounded(() =>
-      sqlVersion(
-        { client: "sqlite3", connection: { filename: ":memory:" }, useNullAsDefault: true },
-        "select sqlite_version() as v",
-        "v",
-      ),
-    ),
   ]);
+  const sqlite = sqliteVersion(stoat);
   return {
     date: new Date().toISOString(),
     cpu: os.cpus()[0]?.model ?? "unknown",
     cores: os.availableParallelism(),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
-    stoat: stoatVersion(),
-    packages: Object.fromEntries(PACKAGES.map((name) => [name, packageVersion(name)])),
+    stoat: stoatVersion(stoat),
+    packages: Object.fromEntries(PACKAGES.map((name) => [name, packageVersion(name, stoat)])),
     redis,
     postgres,
     sqlite,

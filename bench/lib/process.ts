@@ -2,11 +2,17 @@
 // bounded waits for its output, and stopping it by its pid (never by name: other runs share the machine).
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { dirname, join } from "node:path";
+import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** tsx as this package resolves it, so a child does not depend on the folder it starts in. */
+const TSX = import.meta.resolve("tsx");
+
+/**
+ * The parent's `--conditions` (the specs' stoat-source), so a child resolves `stoat` as its parent does:
+ * the bench's own runs have none and get Stoat's built package.
+ */
+const conditions = () => process.execArgv.filter((arg) => arg.startsWith("--conditions="));
 
 /** Waits (bounded) until `output()` matches `ready`; throws with the output if the child exits or time runs out. */
 export async function waitFor(
@@ -63,8 +69,8 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `script` (a path from the project root) with `node --import tsx` in its own process and waits for
- * its `LISTENING <port>` line; a child that fails to get there is killed before the error is thrown.
+ * Starts `script` (absolute, or from the current folder) with `node --import tsx` in its own process and
+ * waits for its `LISTENING <port>` line; a child that fails to get there is killed before the error is thrown.
  */
 export async function startServer(
   script: string,
@@ -72,8 +78,7 @@ export async function startServer(
   what: string,
   ms = 20_000,
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(root, script)], {
-    cwd: root,
+  const child = spawn(process.execPath, [...conditions(), "--import", TSX, resolve(script)], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

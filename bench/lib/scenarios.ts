@@ -1,10 +1,13 @@
 // The scenarios of `npm run bench`, in the order they run and are listed: each is one server process
 // (bench/servers/*.ts with BENCH_MODE and BENCH_STORE) loaded at GET /.
 
+import { join } from "node:path";
+import { BENCH_DIR } from "./paths.js";
+
 export interface Scenario {
   id: string;
   label: string;
-  /** The server script, from the project root. */
+  /** The server script (an absolute path). */
   script: string;
   env: { BENCH_MODE: "rw" | "ro" | "untouched"; BENCH_STORE?: string };
   /** Carries a session: each connection gets its own, from GET /seed, before it is loaded. */
@@ -33,7 +36,7 @@ function scenario(
   return {
     id,
     label,
-    script: `bench/servers/${server}.ts`,
+    script: join(BENCH_DIR, "servers", `${server}.ts`),
     env: { BENCH_MODE: mode, ...(extra.store ? { BENCH_STORE: extra.store } : {}) },
     session: mode !== "untouched",
     services: [

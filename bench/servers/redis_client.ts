@@ -1,5 +1,5 @@
-// The node-redis client of every Redis peer and bare handler: the same @redis/client Stoat's redis store
-// uses through @keyv/redis, so the client is not what differs between scenarios.
+// The node-redis client of every Redis peer and bare handler: redis is pinned to the @redis/client Stoat's
+// redis store uses through @keyv/redis (the report shows both), so the client is not what differs.
 
 import { createClient } from "redis";
 import { REDIS_URL } from "./serve.js";

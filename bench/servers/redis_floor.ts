@@ -14,7 +14,7 @@
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import Koa from "koa";
-import { randomBytesPooled } from "../../src/session/random_pool.js";
+import { randomBytesPooled } from "../lib/random_pool.js";
 import { redisClient } from "./redis_client.js";
 import { body, next, PREFIX, SECRET, serve, TTL_SECONDS } from "./serve.js";
 
@@ -42,8 +42,8 @@ const written = new Map<string, { value: string; n: string }>();
 function seal(n: string): string {
   const json = JSON.stringify({ n });
   if (!use("gcm")) return json;
-  // IVs from Stoat's CSPRNG pool, as its at-rest cipher takes them: randomBytes(12) per write is a CSPRNG
-  // call (and a getpid) each, ~3 us here, which would lift the floor.
+  // IVs from Stoat's CSPRNG pool (a copy: lib/random_pool.ts), as its at-rest cipher takes them:
+  // randomBytes(12) per write is a CSPRNG call (and a getpid) each, ~3 us here, which would lift the floor.
   const iv = randomBytesPooled(12);
   const cipher = createCipheriv("aes-256-gcm", aesKey, iv);
   const sealed = Buffer.concat([iv, cipher.update(json, "utf8"), cipher.final(), cipher.getAuthTag()]);

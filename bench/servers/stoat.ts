@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import knex from "knex";
-import { Application, Handler, type SessionOptions } from "../../src/index.js";
+import { Application, Handler, type SessionOptions } from "stoat";
 import { MODE, next, PREFIX, REDIS_URL, SECRET, STORE, serve, TTL_SECONDS, tableFor } from "./serve.js";
 
 class Bench extends Handler {

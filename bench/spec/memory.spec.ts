@@ -2,15 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { escapeXml, lineChart } from "../../bench/lib/line_chart.js";
-import {
-  curveTable,
-  judgeBounded,
-  judgeFlat,
-  memoryCeilingMiB,
-  type Sample,
-} from "../../bench/lib/memory_rules.js";
-import { runMemory } from "../../bench/memory.js";
+import { escapeXml, lineChart } from "../lib/line_chart.js";
+import { curveTable, judgeBounded, judgeFlat, memoryCeilingMiB, type Sample } from "../lib/memory_rules.js";
+import { runMemory } from "../memory.js";
 
 // The memory run of issue 7, point 3 (bench/memory.ts). No timing is asserted: the rules and the chart
 // are checked on given curves, and a tiny real run proves the new-session-every-K logic end to end.

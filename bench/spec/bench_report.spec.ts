@@ -1,13 +1,13 @@
 import { expect } from "chai";
-import { baselinesOf, bracketed, sliceSeconds } from "../../bench/lib/bracket.js";
-import { parseStatCpu } from "../../bench/lib/cpu.js";
-import { applySetCookies, type RoundResult } from "../../bench/lib/load.js";
-import { END, replaceBlock, START } from "../../bench/lib/readme.js";
-import { pickScenarios, SCENARIOS } from "../../bench/lib/scenarios.js";
-import { flagged, median, pairedRatio, peerRatio, rangeOf, summarise } from "../../bench/lib/stats.js";
-import { CHART, renderChart, scaleFor } from "../../bench/lib/svg.js";
-import { renderTable } from "../../bench/lib/table.js";
-import { checkTargets, renderTargets, TARGETS } from "../../bench/lib/targets.js";
+import { baselinesOf, bracketed, sliceSeconds } from "../lib/bracket.js";
+import { parseStatCpu } from "../lib/cpu.js";
+import { applySetCookies, type RoundResult } from "../lib/load.js";
+import { END, replaceBlock, START } from "../lib/readme.js";
+import { pickScenarios, SCENARIOS } from "../lib/scenarios.js";
+import { flagged, median, pairedRatio, peerRatio, rangeOf, summarise } from "../lib/stats.js";
+import { CHART, renderChart, scaleFor } from "../lib/svg.js";
+import { renderTable } from "../lib/table.js";
+import { checkTargets, renderTargets, TARGETS } from "../lib/targets.js";
 
 // The pure parts of `npm run bench` (bench/lib) on given numbers: medians, ratios, the markdown table, the
 // SVG chart, the README block and the cookie jar. No timing is asserted anywhere: speed is the bench's job.

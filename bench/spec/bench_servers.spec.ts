@@ -2,11 +2,11 @@ import { createHash } from "node:crypto";
 import { expect } from "chai";
 import knex from "knex";
 import { createClient } from "redis";
-import { applySetCookies } from "../../bench/lib/load.js";
-import { type ServerProcess, startServer, terminate } from "../../bench/lib/process.js";
-import { SCENARIOS, type Scenario } from "../../bench/lib/scenarios.js";
-import { tableFor } from "../../bench/servers/serve.js";
-import { type ServiceName, serviceUrl, useService } from "../../spec/support/services.js";
+import { applySetCookies } from "../lib/load.js";
+import { type ServerProcess, startServer, terminate } from "../lib/process.js";
+import { SCENARIOS, type Scenario } from "../lib/scenarios.js";
+import { tableFor } from "../servers/serve.js";
+import { type ServiceName, serviceUrl, useService } from "./support/services.js";
 
 // Every scenario server of `npm run bench` does what its name says, checked over real HTTP against its own
 // process: read+write answers a Set-Cookie and counts up, read-only answers the seeded value with no

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { expect } from "chai";
-import { load } from "../../bench/lib/load.js";
+import { load } from "../lib/load.js";
 
 // load() keeps each connection's cookies as a browser would, over real HTTP: every request carries the
 // session cookie the previous answer on its connection set, and a cookie the answers never touch stays.

@@ -4,10 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import type { Summary } from "../../bench/lib/stats.js";
+import { BENCH_DIR } from "../lib/paths.js";
+import type { Summary } from "../lib/stats.js";
 
 // `npm run bench` end to end on a tiny run: two scenarios, one short round, into a temporary folder. What
 // is checked is what it writes, never how fast anything was.
+
+const RUN = join(BENCH_DIR, "run.ts");
 
 describe("bench run (tiny, end to end)", function () {
   this.timeout(180_000);
@@ -16,9 +19,12 @@ describe("bench run (tiny, end to end)", function () {
 
   before(async () => {
     out = mkdtempSync(join(tmpdir(), "stoat-bench-"));
-    const args = ["--import", "tsx", "bench/run.ts", "--duration", "0.3", "--warmup", "0.2", "--rounds", "1"];
+    const args = ["--import", "tsx", RUN, "--duration", "0.3", "--warmup", "0.2", "--rounds", "1"];
     const only = ["--only", "bare-koa,stoat-cookie-rw", "--connections", "4", "--brackets", "--out", out];
-    ({ stdout } = await promisify(execFile)(process.execPath, [...args, ...only], { timeout: 170_000 }));
+    ({ stdout } = await promisify(execFile)(process.execPath, [...args, ...only], {
+      cwd: BENCH_DIR,
+      timeout: 170_000,
+    }));
   });
   after(() => {
     if (out) rmSync(out, { recursive: true, force: true });
@@ -84,8 +90,8 @@ describe("bench run (tiny, end to end)", function () {
     const saved = join(out, "saved.json");
     writeFileSync(saved, JSON.stringify(json));
     const again = join(out, "again");
-    const args = ["--import", "tsx", "bench/run.ts", "--from", saved, "--out", again];
-    await promisify(execFile)(process.execPath, args, { timeout: 60_000 });
+    const args = ["--import", "tsx", RUN, "--from", saved, "--out", again];
+    await promisify(execFile)(process.execPath, args, { cwd: BENCH_DIR, timeout: 60_000 });
     const md = readFileSync(join(again, "latest.md"), "utf8");
     const [bare, stoat] = json.rows as [Summary, Summary];
     const low = stoat.rounds[0]!.rps / (bare.rounds[0]!.rps * 2);
