@@ -215,6 +215,12 @@ function storeProject(store: string, project: () => Promise<Project> | undefined
       start: "stoat server --app dist/config/application.js",
       test: "tsc --noEmit && mocha",
     });
+    const lock = JSON.parse(readFileSync(join(dir, "package-lock.json"), "utf8")) as {
+      packages: Record<string, unknown>;
+    };
+    for (const tool of ["@biomejs/biome", "autocannon", "express", "fast-check", "playwright-core"]) {
+      expect(lock.packages, `Stoat's devDependency ${tool}`).to.not.have.property(`node_modules/${tool}`);
+    }
     for (const file of ["package.json", "package-lock.json"]) {
       expect(readFileSync(join(dir, file), "utf8"), file)
         .to.not.include(repo)
@@ -232,6 +238,26 @@ function storeProject(store: string, project: () => Promise<Project> | undefined
     // A store on a server keeps each environment's keys under their own prefix.
     if (needs) expect(config).to.include(`namespace: \`app-${store}:\${config.env}\``);
   });
+
+  if (store === "cookie") {
+    it("makes another project with its installed Stoat (packed again from node_modules/stoat)", async () => {
+      const made = await npx(
+        dir,
+        ["stoat", "new", "../from-installed", "--store", "sqlite", "--skip-install"],
+        env,
+      );
+      expect(made).to.include("create  vendor/stoat-");
+      const pkg = JSON.parse(readFileSync(join(root, "moved", "from-installed", "package.json"), "utf8"));
+      expect(pkg.dependencies).to.deep.equal({
+        stoat: `file:vendor/${readdirSync(join(dir, "vendor"))[0]}`,
+        "@keyv/sqlite": testedVersion(
+          JSON.parse(readFileSync(join(repo, "package.json"), "utf8")),
+          "@keyv/sqlite",
+        ),
+      });
+      expect(Object.keys(pkg.devDependencies).sort()).to.deep.equal(DEV_PACKAGES);
+    });
+  }
 
   it("passes its own npm test, in the test environment's store", async () => {
     const development = join(dir, "db", "development.sqlite3");
