@@ -9,6 +9,8 @@ export { Handler, type HandlerClass, type RedirectOptions, type RespondOptions }
 export {
   ConfigError,
   CookieOverflowError,
+  InvalidCsrfTokenError,
+  InvalidRequestBodyError,
   InvalidSessionValueError,
   SessionConflictError,
   SessionError,

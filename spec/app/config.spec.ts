@@ -315,9 +315,9 @@ describe("Application.configure", () => {
 
   describe("config.middleware", () => {
     it("rejects an unknown name, listing the built-in ones", () => {
-      const err = middlewareError(["session", "csrf"]);
-      expect(err.message).to.include('"csrf"');
-      for (const name of ["bodyParser", "session", "flash"]) expect(err.message).to.include(name);
+      const err = middlewareError(["session", "cors"]);
+      expect(err.message).to.include('"cors"');
+      for (const name of ["bodyParser", "session", "csrf", "flash"]) expect(err.message).to.include(name);
     });
 
     it('rejects "flash" before "session"', () => {

@@ -20,6 +20,8 @@ describe("the demo app", () => {
   });
 
   const text = (res: request.Response, id: string) => new RegExp(`id="${id}">([^<]*)<`).exec(res.text)?.[1];
+  /** The CSRF token of the page's form. */
+  const token = (res: request.Response) => /name="_csrf" value="([^"]+)"/.exec(res.text)?.[1] ?? "";
 
   it("counts visits across requests", async () => {
     const agent = request.agent(app.callback());
@@ -33,7 +35,12 @@ describe("the demo app", () => {
     const first = await agent.get("/");
     const before = /_stoat_demo_session=([^;]+)/.exec(String(first.headers["set-cookie"]))?.[1];
 
-    const signIn = await agent.post("/sign_in").type("form").send({ name: "Ann <b>" });
+    const forged = await agent.post("/sign_in").type("form").send({ name: "Mallory" });
+    expect(forged.status, "a sign-in without the form's token").to.equal(403);
+    const signIn = await agent
+      .post("/sign_in")
+      .type("form")
+      .send({ name: "Ann <b>", _csrf: token(first) });
     expect(signIn.status).to.equal(303);
     expect(signIn.headers.location).to.equal("/");
     const after = /_stoat_demo_session=([^;]+)/.exec(String(signIn.headers["set-cookie"]))?.[1];
@@ -46,7 +53,11 @@ describe("the demo app", () => {
     expect(text(again, "notice")).to.equal(undefined);
     expect(text(again, "name")).to.equal("Ann &lt;b&gt;");
 
-    const signOut = await agent.post("/sign_out");
+    expect((await agent.post("/sign_out")).status, "a sign-out without the form's token").to.equal(403);
+    const signOut = await agent
+      .post("/sign_out")
+      .type("form")
+      .send({ _csrf: token(again) });
     expect(signOut.status).to.equal(303);
     expect(String(signOut.headers["set-cookie"])).to.match(/^_stoat_demo_session=;/);
     const out = await agent.get("/");

@@ -223,7 +223,7 @@ describe("flash (over HTTP)", () => {
 
   describe('without the "flash" middleware', () => {
     it("this.flash answers 500 and the app emits SessionNotEnabledError", async () => {
-      const plain = testApp({ routes, middleware: ["session"] });
+      const plain = testApp({ routes, middleware: ["session"], env: "production" });
       const errors: unknown[] = [];
       plain.koa.on("error", (err) => errors.push(err));
       const http = request(plain.callback());

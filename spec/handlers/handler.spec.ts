@@ -662,7 +662,7 @@ describe("routing and Handler (over HTTP)", () => {
   describe('with middleware ["bodyParser"] only (no session)', () => {
     for (const path of ["/useSession", "/useCtxSession"]) {
       it(`${path === "/useSession" ? "this.session" : "ctx.session"} answers 500 and the app emits SessionNotEnabledError`, async () => {
-        const app = testApp({ routes: helperRoutes, middleware: ["bodyParser"] });
+        const app = testApp({ routes: helperRoutes, middleware: ["bodyParser"], env: "production" });
         const errors: unknown[] = [];
         app.koa.on("error", (err) => errors.push(err));
         const res = await request(app.callback()).get(path).expect(500);

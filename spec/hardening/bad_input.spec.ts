@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import net from "node:net";
+import zlib from "node:zlib";
 import { expect } from "chai";
 import { type Application, Handler, type RoutesDefinition } from "stoat";
 import request from "supertest";
@@ -387,6 +388,44 @@ describe("hardening: bad input is answered cleanly", function () {
           expect(cookieValue(res), "nothing saved").to.equal(undefined);
           expect((await readWith(app, `${COOKIE}=${value}`)).entries).to.deep.equal([["v", "before"]]);
         }
+      });
+    }
+  });
+
+  describe("request bodies that cannot be decoded", () => {
+    const json = JSON.stringify({ k: "v" });
+    const BODIES: [string, number, Record<string, string>, Buffer | string][] = [
+      ["garbage under Content-Encoding: gzip", 400, { "Content-Encoding": "gzip" }, Buffer.from("garbage")],
+      ["truncated gzip", 400, { "Content-Encoding": "gzip" }, zlib.gzipSync(json).subarray(0, 12)],
+      ["garbage under Content-Encoding: deflate", 400, { "Content-Encoding": "deflate" }, Buffer.from("xx")],
+      ["garbage under Content-Encoding: br", 400, { "Content-Encoding": "br" }, Buffer.from("garbage")],
+      ["an encoding Stoat does not read (zstd)", 415, { "Content-Encoding": "zstd" }, Buffer.from(json)],
+      ["bad JSON", 400, {}, "{bad"],
+      ["a JSON string at the top", 400, {}, '"x"'],
+      ["a charset other than UTF-8", 415, { "Content-Type": "application/json; charset=latin-9" }, json],
+      ["a body over the limit (2 MB of JSON)", 413, {}, JSON.stringify({ k: "x".repeat(2_000_000) })],
+    ];
+    for (const store of STORES) {
+      it(`${store.label}: each is a 4xx (never a 5xx) and the session is untouched`, async function () {
+        const { app } = await stores.open(this, store);
+        const first = await request(app.callback()).get("/write?k=kept&v=yes");
+        const cookie = `${COOKIE}=${cookieValue(first)}`;
+        for (const [label, status, headers, body] of BODIES) {
+          const res = await request(app.callback())
+            .post("/read")
+            .set("Cookie", cookie)
+            .set({ "Content-Type": "application/json", ...headers })
+            .send(body);
+          expect(res.status, label).to.equal(status);
+          expect(res.headers["set-cookie"], label).to.equal(undefined);
+        }
+        const withBody = await request(app.callback())
+          .get("/read")
+          .set("Cookie", cookie)
+          .set("Content-Type", "application/json")
+          .send(json);
+        expect(withBody.status, "a body on GET").to.equal(400);
+        expect((await readWith(app, cookie)).entries).to.deep.equal([["kept", "yes"]]);
       });
     }
   });

@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import zlib from "node:zlib";
 import { expect } from "chai";
 import fc from "fast-check";
 import { Handler, type RoutesDefinition } from "stoat";
@@ -37,6 +38,7 @@ class Ops extends Handler {
 const routes: RoutesDefinition = (r) => {
   r.post("/apply", Ops, "apply");
   r.get("/read", Ops, "read");
+  for (const method of ["get", "post", "put", "patch", "delete"] as const) r[method]("/body", Ops, "read");
 };
 
 const stores = storeOpener(routes);
@@ -92,6 +94,49 @@ const headerArb = fc.oneof(
     .tuple(fc.constantFrom("", "a=b; ", `${COOKIE}=x; `, ";"), fc.stringMatching(/^[\w\-*~.%=;' ]{0,120}$/))
     .map(([head, tail]) => `${head}${COOKIE}=${tail}`),
 );
+
+/** Bytes as sent: random, or valid JSON or form data, any of them compressed, cut or left as is. */
+const payloadArb = fc
+  .tuple(
+    fc.oneof(
+      fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+      fc.json().map((text) => Buffer.from(text)),
+      fc
+        .dictionary(fc.string(), fc.string())
+        .map((form) => Buffer.from(new URLSearchParams(form).toString())),
+    ),
+    fc.constantFrom("none", "gzip", "deflate", "br"),
+    fc.nat(),
+  )
+  .map(([bytes, squeeze, cut]) => {
+    const packed =
+      squeeze === "gzip"
+        ? zlib.gzipSync(bytes)
+        : squeeze === "deflate"
+          ? zlib.deflateSync(bytes)
+          : squeeze === "br"
+            ? zlib.brotliCompressSync(bytes)
+            : bytes;
+    return cut % 3 === 0 ? packed.subarray(0, cut % (packed.length + 1)) : packed;
+  });
+const bodyRequestArb = fc.record({
+  method: fc.constantFrom("post", "put", "patch", "delete", "get") as fc.Arbitrary<
+    "post" | "put" | "patch" | "delete" | "get"
+  >,
+  type: fc.constantFrom(
+    "application/json",
+    "application/json; charset=utf-8",
+    "application/json; charset=utf-16",
+    "application/x-www-form-urlencoded",
+    "application/x-www-form-urlencoded; charset=iso-8859-1",
+    "text/plain",
+    "multipart/form-data; boundary=x",
+    "application/octet-stream",
+    "application/vnd.api+json",
+  ),
+  encoding: fc.constantFrom("", "gzip", "deflate", "br", "identity", "zstd", "gzip, deflate"),
+  body: payloadArb,
+});
 
 describe("hardening: properties", function () {
   this.timeout(60000);
@@ -247,6 +292,31 @@ describe("hardening: properties", function () {
               expect(res.body).to.deep.equal([]);
             }),
             { numRuns: 150 },
+          );
+        } finally {
+          server.closeAllConnections();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+        }
+      });
+    }
+  });
+
+  describe("the app never answers 5xx to an arbitrary body, content type or encoding", () => {
+    for (const store of STORES) {
+      it(`${store.label}: a 2xx or a 4xx for every request, on POST, PUT, PATCH, DELETE and GET`, async function () {
+        const { app } = await stores.open(this, store);
+        const server = http.createServer(app.callback());
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        try {
+          await fc.assert(
+            fc.asyncProperty(bodyRequestArb, async ({ method, type, encoding, body }) => {
+              const req = request(base)[method]("/body").set("Content-Type", type);
+              if (encoding !== "") req.set("Content-Encoding", encoding);
+              const res = await req.send(body);
+              expect(res.status, `${method} ${type} ${encoding}`).to.be.below(500);
+            }),
+            { numRuns: 60 },
           );
         } finally {
           server.closeAllConnections();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Keyv } from "keyv";
-import type { Application, RoutesDefinition, SessionOptions } from "stoat";
+import type { Application, Config, RoutesDefinition, SessionOptions } from "stoat";
 import type { BackendName } from "../../src/session/stores/adapters/options.js";
 import type { Backend } from "../../src/session/stores/backend.js";
 import { DIALECTS, installedTable, uniqueTable } from "../session/stores/database/dialects.js";
@@ -104,7 +104,7 @@ export interface OpenStore {
  * One app per store and routes, made on first use and closed by `closeStores()`. Call from an `it` or a
  * hook with its mocha context, so an unreachable service skips (or, under CI, fails) that spec.
  */
-export function storeOpener(routes: RoutesDefinition) {
+export function storeOpener(routes: RoutesDefinition, middleware?: Config["middleware"]) {
   const opened = new Map<string, Promise<OpenStore>>();
 
   async function open(ctx: Mocha.Context, store: StoreCase): Promise<OpenStore> {
@@ -116,6 +116,7 @@ export function storeOpener(routes: RoutesDefinition) {
         const backend = await store.inspect?.();
         const app = testApp({
           routes,
+          ...(middleware ? { middleware } : {}),
           ...(store.name === "cookie" ? {} : { store: store.name }),
           options: store.options(),
         });

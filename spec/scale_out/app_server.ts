@@ -6,8 +6,9 @@
 
 import { Application, Handler, type RoutesDefinition } from "stoat";
 
-/** JSON answers, so the spec can assert exact values. */
+/** JSON answers, so the spec can assert exact values; a test client with no pages, so no CSRF token. */
 class Account extends Handler {
+  static csrf = false;
   /** Increments `n` and answers the new value with the signed-in name (null when none). */
   async count() {
     const n = Number(this.session.get("n") ?? 0) + 1;

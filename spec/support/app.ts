@@ -32,7 +32,9 @@ export function testApp(o: TestAppOptions = {}): Application {
     if (o.routes) config.routes = o.routes;
     if (o.store !== undefined) config.session.store = o.store;
     config.session.options = { secret: SECRET, ...o.options };
-    if (o.middleware) config.middleware = o.middleware;
+    // Without csrf unless asked: these specs post without tokens to test the session itself; the csrf specs
+    // (spec/session/csrf.spec.ts) and the demo's test the default list.
+    config.middleware = o.middleware ?? ["bodyParser", "session", "flash"];
     if (o.clock) config.clock = o.clock.fn;
     if (o.env) config.env = o.env;
     if (o.proxy !== undefined) config.proxy = o.proxy;

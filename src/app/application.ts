@@ -2,20 +2,23 @@ import { once } from "node:events";
 import type { RequestListener, Server } from "node:http";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { bodyParser } from "@koa/bodyparser";
 import type { Middleware } from "koa";
 import Koa from "koa";
 import { defineFlashAccessor, flashMiddleware } from "../handlers/flash.js";
-import { ConfigError, SessionStoreUnavailableError } from "../session/errors.js";
+import { csrfMiddleware, defineCsrfAccessor } from "../session/csrf.js";
+import { ConfigError } from "../session/errors.js";
 import { defineSessionAccessor, sessionMiddleware } from "../session/middleware.js";
 import { type ResolvedSessionOptions, resolveSessionOptions } from "../session/options.js";
 import type { SessionsAdmin } from "../session/stores/database/sessions_admin.js";
 import { isSessionStore, storeFactory } from "../session/stores/registry.js";
 import type { SessionStore } from "../session/stores/store.js";
+import { bodyParserMiddleware } from "./body_parser.js";
 import { type Config, defaultConfig, type MiddlewareEntry } from "./config.js";
-import { statusOf, writeErrorPage } from "./error_page.js";
+import { answerErrors } from "./error_answers.js";
+import { checkMiddleware } from "./middleware_list.js";
 import { type RouteInfo, Routes } from "./routes.js";
 import { loadEnv, resolveSecrets } from "./secrets.js";
+import { securityHeaderList, securityHeadersMiddleware } from "./security_headers.js";
 import { rules, validate } from "./validation.js";
 
 const configRules = {
@@ -26,6 +29,7 @@ const configRules = {
   root: rules.string(),
   env: rules.string(),
   clock: rules.function(),
+  securityHeaders: rules.any(), // checked whole by securityHeaderList
 };
 
 /**
@@ -42,8 +46,9 @@ export class Application {
   readonly #servers = new Set<Server>();
 
   static configure(configure: (config: Config) => void): Application {
+    // .env first: the defaults read NODE_ENV, and `configure` reads process.env.
+    loadEnv(process.cwd());
     const config = defaultConfig();
-    loadEnv(config.root); // before `configure`, which reads process.env
     configure(config);
     return new Application(config);
   }
@@ -53,12 +58,13 @@ export class Application {
     validate(config.session, { store: rules.any(), options: rules.any() }, "config.session");
     this.config = config;
     const names = checkMiddleware(config.middleware);
+    const headers = securityHeaderList(config.securityHeaders);
 
     this.koa = new Koa({ proxy: config.proxy, env: config.env });
     defineSessionAccessor(this.koa);
     defineFlashAccessor(this.koa.context);
-    if (config.env !== "production") showErrorsInDevelopment(this.koa);
-    answerStoreErrors(this.koa); // wraps the above: a store outage is a 503 in development too
+    defineCsrfAccessor(this.koa);
+    answerErrors(this.koa, { development: config.env !== "production", headers });
 
     if (names.includes("session")) {
       const { store, options } = config.session;
@@ -81,11 +87,11 @@ export class Application {
       // someone awaits it, that rejection must not crash the process as unhandled.
       if (this.#store instanceof Promise) this.#store.catch(() => {});
     }
-    for (const entry of config.middleware) this.koa.use(this.#middleware(entry));
-
     const routes = new Routes();
     config.routes?.(routes);
     this.routes = routes.list;
+    if (headers.length > 0) this.koa.use(securityHeadersMiddleware(headers));
+    for (const entry of config.middleware) this.koa.use(this.#middleware(entry, routes));
     this.koa.use(routes.middleware());
   }
 
@@ -161,10 +167,18 @@ export class Application {
     await store?.close?.();
   }
 
-  #middleware(entry: MiddlewareEntry): Middleware {
+  #middleware(entry: MiddlewareEntry, routes: Routes): Middleware {
     if (typeof entry === "function") return entry;
-    if (entry === "bodyParser") return bodyParserFor(BODY_METHODS);
+    if (entry === "bodyParser") return bodyParserMiddleware();
     if (entry === "flash") return flashMiddleware();
+    if (entry === "csrf") {
+      // Checked for the requests a handler answers, as Django checks views: one no route takes runs no action
+      // (404 or 405), and a handler opts out with `static csrf = false`.
+      return csrfMiddleware((ctx) => {
+        const handler = routes.handlerFor(ctx.method, ctx.path);
+        return handler !== undefined && handler.csrf !== false;
+      });
+    }
     return sessionMiddleware(
       this.#store!,
       this.sessionOptions!,
@@ -194,89 +208,3 @@ function logRequests(listener: RequestListener, log: (line: string) => void): Re
     return listener(req, res);
   };
 }
-
-/** The methods @koa/bodyparser parses by default (its `parsedMethods`). */
-const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
-
-/**
- * @koa/bodyparser, called only for the methods it parses: for any other request it would only check the
- * method and call next, behind an async layer (a promise) of its own, on every GET.
- */
-function bodyParserFor(methods: ReadonlySet<string>): Middleware {
-  const parse = bodyParser({ parsedMethods: [...methods] });
-  return function bodyParserMiddleware(ctx, next) {
-    return methods.has(ctx.method) ? parse(ctx, next) : next();
-  };
-}
-
-const BUILT_IN = ["bodyParser", "session", "flash"];
-
-function checkMiddleware(entries: readonly MiddlewareEntry[]): string[] {
-  const names: string[] = [];
-  for (const [i, entry] of entries.entries()) {
-    if (typeof entry === "function") continue;
-    if (!BUILT_IN.includes(entry)) {
-      throw new ConfigError(
-        `config.middleware[${i}] ${JSON.stringify(entry)} is not a built-in middleware (${BUILT_IN.join(", ")}) or a function`,
-      );
-    }
-    if (names.includes(entry))
-      throw new ConfigError(`config.middleware lists ${JSON.stringify(entry)} twice`);
-    names.push(entry);
-  }
-  const flash = names.indexOf("flash");
-  if (flash !== -1 && flash < names.indexOf("session")) {
-    throw new ConfigError(
-      'config.middleware: "flash" keeps its messages in the session, so it must come after "session"',
-    );
-  }
-  if (flash !== -1 && !names.includes("session")) {
-    throw new ConfigError(
-      'config.middleware: "flash" needs "session"; remove "flash" too, or keep "session"',
-    );
-  }
-  return names;
-}
-
-/**
- * A store that cannot be reached answers 503 with Retry-After: the client may try again, nothing is lost.
- * Koa's own error path (`ctx.onerror`, where every rejection of a request ends up) rather than a middleware:
- * a layer around every request would cost each one a promise for an error that is rare. Any other error, or
- * one after the headers went out, goes on to Koa's handler as before.
- */
-function answerStoreErrors(koa: Koa): void {
-  const onerror = koa.context.onerror;
-  koa.context.onerror = function onStoreError(this: Koa.Context, err: unknown) {
-    if (!(err instanceof SessionStoreUnavailableError) || this.headerSent || !this.writable) {
-      return onerror.call(this, err as Error);
-    }
-    this.app.emit("error", err, this); // loud: the app's error listeners hear of every outage
-    const res = this.res;
-    // Whatever the handler set (a Location, a cookie) describes a success that did not happen.
-    for (const name of res.getHeaderNames()) res.removeHeader(name);
-    res.statusCode = 503;
-    res.setHeader("Retry-After", String(err.retryAfter));
-    res.setHeader("Content-Type", "text/plain; charset=utf-8");
-    res.setHeader("Content-Length", Buffer.byteLength(STORE_DOWN_BODY));
-    res.end(STORE_DOWN_BODY);
-  };
-}
-
-/**
- * In development a handler's uncaught error answers its 5xx (500 unless it carries another) with the error's name, message and stack (an HTML
- * page, or JSON for a client that asks for it), on the same Koa error path as above; production keeps
- * Koa's generic body. Errors Koa answers with their own 4xx, and those after the headers went out, go on
- * to the handler before.
- */
-function showErrorsInDevelopment(koa: Koa): void {
-  const onerror = koa.context.onerror;
-  koa.context.onerror = function onDevelopmentError(this: Koa.Context, err: unknown) {
-    if (err == null || statusOf(err) < 500 || this.headerSent || !this.writable) {
-      return onerror.call(this, err as Error);
-    }
-    this.app.emit("error", err, this); // still logged, as Koa logs every 5xx
-    writeErrorPage(this, err, statusOf(err));
-  };
-}
-
-const STORE_DOWN_BODY = "Service Unavailable: the session store cannot be reached, try again shortly\n";

@@ -2,9 +2,10 @@ import type { Middleware } from "koa";
 import type { SessionOptions } from "../session/options.js";
 import type { SessionStore } from "../session/stores/store.js";
 import type { RoutesDefinition } from "./routes.js";
+import { defaultSecurityHeaders, type SecurityHeaders } from "./security_headers.js";
 
 /** A built-in middleware by name, or any Koa middleware, in the order it runs. */
-export type MiddlewareEntry = "bodyParser" | "session" | "flash" | Middleware;
+export type MiddlewareEntry = "bodyParser" | "session" | "csrf" | "flash" | Middleware;
 
 /** What `Application.configure((config) => ...)` fills in (docs/configuration.md). */
 export interface Config {
@@ -14,8 +15,16 @@ export interface Config {
     store: string | SessionStore;
     options: SessionOptions;
   };
-  /** Default `["bodyParser", "session", "flash"]`; leave out "session" to run without sessions. */
+  /**
+   * Default `["bodyParser", "session", "csrf", "flash"]`; leave out "session" (with "csrf" and "flash") to
+   * run without sessions, or "csrf" to turn off CSRF protection everywhere.
+   */
   middleware: MiddlewareEntry[];
+  /**
+   * Headers every response carries (docs/security.md): nosniff, SAMEORIGIN framing and a strict referrer
+   * policy by default; set one to another value, to `false` to leave it out, or add your own.
+   */
+  securityHeaders: SecurityHeaders;
   /** Trust X-Forwarded-Proto/-For (Koa's `app.proxy`): set it behind a TLS-terminating proxy. */
   proxy: boolean;
   /** The project directory, where `.env` and `tmp/` live; default the current directory. */
@@ -30,7 +39,8 @@ export function defaultConfig(): Config {
   return {
     routes: undefined,
     session: { store: "cookie", options: {} },
-    middleware: ["bodyParser", "session", "flash"],
+    middleware: ["bodyParser", "session", "csrf", "flash"],
+    securityHeaders: defaultSecurityHeaders(),
     proxy: false,
     root: process.cwd(),
     env: process.env.NODE_ENV || "development",

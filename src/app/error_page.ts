@@ -12,7 +12,10 @@ export function statusOf(err: unknown): number {
   return typeof status === "number" && status >= 400 && status <= 599 ? status : 500;
 }
 
-/** Answers `status` describing `err` (name, message, stack): JSON for a client that prefers it, else HTML. */
+/**
+ * Answers describing `err` (name, message, stack): JSON for a client that prefers it, else HTML. The caller
+ * has reset the response to its status.
+ */
 export function writeErrorPage(ctx: Context, err: unknown, status: number): void {
   const error =
     err instanceof Error
@@ -21,9 +24,6 @@ export function writeErrorPage(ctx: Context, err: unknown, status: number): void
   const json = ctx.accepts("html", "json") === "json";
   const body = json ? `${JSON.stringify({ error })}\n` : html(error, status, `${ctx.method} ${ctx.path}`);
   const res = ctx.res;
-  // Whatever the handler set (a Location, a cookie) describes a success that did not happen.
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
-  res.statusCode = status;
   res.setHeader("Content-Type", json ? "application/json; charset=utf-8" : "text/html; charset=utf-8");
   res.setHeader("Content-Length", Buffer.byteLength(body));
   res.setHeader("Cache-Control", "no-store");

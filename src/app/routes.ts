@@ -103,6 +103,12 @@ export class Routes {
     };
   }
 
+  /** The handler a request with this method and path would run, if a route matches. */
+  handlerFor(method: string, path: string): HandlerClass | undefined {
+    const found = this.#router.find(method as FindMyWay.HTTPMethod, path);
+    return found ? (found.store as Target).handler : undefined;
+  }
+
   #add(method: Method, path: string, handler: HandlerClass, action: string): this {
     if (!isAction(handler, action)) {
       throw new ConfigError(

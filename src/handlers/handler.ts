@@ -1,5 +1,7 @@
 import type { Context, Request } from "koa";
+import { CSRF_FIELD } from "../session/csrf.js";
 import { UnsafeRedirectError } from "../session/errors.js";
+import { ownOrigin } from "../session/origin.js";
 import type { Session } from "../session/session.js";
 import type { Flash } from "./flash.js";
 
@@ -59,6 +61,16 @@ export class Handler {
     return this.ctx.flash;
   }
 
+  /** A CSRF token for a form or an `X-CSRF-Token` header: masked afresh on each read, valid for the session. */
+  get csrfToken(): string {
+    return this.ctx.csrfToken;
+  }
+
+  /** The hidden form field that carries the CSRF token: put it in every form that posts. */
+  csrfField(): string {
+    return `<input type="hidden" name="${CSRF_FIELD}" value="${this.ctx.csrfToken}">`;
+  }
+
   /**
    * Responds with JSON (`this.json(this.session)` sends the session's keys). Serialised now, not when Koa
    * writes the response: by then the session middleware has committed, so a session first read while
@@ -89,9 +101,7 @@ export class Handler {
    * `allowOtherHost` is true, so a `?return_to=` taken from a request cannot send users to another site.
    */
   redirect(url: string, options: RedirectOptions = {}): void {
-    // Koa's ctx.origin is the Origin request header, which another site sets; this is the request's own.
-    const origin = `${this.ctx.protocol}://${this.ctx.host}`;
-    const refusal = redirectRefusal(url, origin, options.allowOtherHost === true);
+    const refusal = redirectRefusal(url, ownOrigin(this.ctx), options.allowOtherHost === true);
     if (refusal !== undefined) throw new UnsafeRedirectError(`E_UNSAFE_REDIRECT: ${refusal}`);
     this.ctx.redirect(url);
     if (options.status) this.ctx.status = options.status;
@@ -120,7 +130,11 @@ const JSON_TYPE = "application/json; charset=utf-8";
 const TEXT_TYPE = "text/plain; charset=utf-8";
 const HTML_TYPE = "text/html; charset=utf-8";
 
-export type HandlerClass = new (ctx: Context) => Handler;
+/**
+ * A Handler subclass. `static csrf = false` turns CSRF protection off for its routes (an API authenticated
+ * by other means than the session cookie).
+ */
+export type HandlerClass = (new (ctx: Context) => Handler) & { csrf?: boolean };
 
 /** A URL scheme as the WHATWG parser reads one: a letter, then letters, digits, "+", "-" or ".", then ":". */
 const SCHEME = /^[a-z][a-z\d+.-]*:/i;

@@ -19,8 +19,8 @@ ${notice ? `<p class="notice" id="notice">${escapeHtml(notice)}</p>` : ""}
 ${
   name
     ? `<p>Signed in as <strong id="name">${escapeHtml(name)}</strong>.</p>
-<form method="post" action="/sign_out"><button type="submit">Sign out</button></form>`
-    : `<form method="post" action="/sign_in">
+<form method="post" action="/sign_out">${this.csrfField()}<button type="submit">Sign out</button></form>`
+    : `<form method="post" action="/sign_in">${this.csrfField()}
 <label>Name <input name="name" required maxlength="100" autocomplete="username"></label>
 <button type="submit">Sign in</button></form>`
 }

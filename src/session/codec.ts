@@ -3,7 +3,8 @@ import type { SessionRecord } from "./record.js";
 
 // How a server-side record is serialised: a positional array, so decoding never builds an object from
 // stored keys (no `__proto__` surprises) and the bytes stay small:
-//   [1, createdAt, expiresAt, maxAge (0: none), browserSession (0/1), [k, v, k, v, ...], [flash k, v, ...]]
+//   [1, createdAt, expiresAt, maxAge (0: none), browserSession (0/1), [k, v, k, v, ...], [flash k, v, ...],
+//    csrf secret (left off when there is none, so records written before it existed read the same)]
 // expiresAt lives inside the record, so expiry is enforced on read whatever the backend's TTL does.
 
 export type SerializerName = "msgpack" | "json";
@@ -17,7 +18,7 @@ export interface Decoded {
 }
 
 export function encodeRecord(record: SessionRecord, expiresAt: number, serializer: SerializerName): Buffer {
-  const envelope = [
+  const envelope: unknown[] = [
     VERSION,
     record.createdAt,
     expiresAt,
@@ -26,6 +27,7 @@ export function encodeRecord(record: SessionRecord, expiresAt: number, serialize
     flatten(record.data),
     flatten(record.flash),
   ];
+  if (record.csrf !== undefined) envelope.push(record.csrf);
   return serializer === "msgpack" ? packr.pack(envelope) : Buffer.from(JSON.stringify(envelope));
 }
 
@@ -37,13 +39,16 @@ export function decodeRecord(bytes: Buffer, serializer: SerializerName): Decoded
   } catch {
     return undefined;
   }
-  if (!Array.isArray(envelope) || envelope.length !== 7 || envelope[0] !== VERSION) return undefined;
-  const [, createdAt, expiresAt, maxAge, browser, data, flash] = envelope as unknown[];
+  if (!Array.isArray(envelope) || envelope.length < 7 || envelope.length > 8 || envelope[0] !== VERSION) {
+    return undefined;
+  }
+  const [, createdAt, expiresAt, maxAge, browser, data, flash, csrf] = envelope as unknown[];
   if (
     !isTime(createdAt) ||
     !isTime(expiresAt) ||
     typeof maxAge !== "number" ||
-    (browser !== 0 && browser !== 1)
+    (browser !== 0 && browser !== 1) ||
+    (csrf !== undefined && typeof csrf !== "string")
   ) {
     return undefined;
   }
@@ -53,6 +58,7 @@ export function decodeRecord(bytes: Buffer, serializer: SerializerName): Decoded
   const record: SessionRecord = { data: dataMap, flash: flashMap, createdAt };
   if (maxAge > 0) record.maxAge = maxAge;
   if (browser === 1) record.browserSession = true;
+  if (csrf !== undefined) record.csrf = csrf as string;
   return { record, expiresAt };
 }
 

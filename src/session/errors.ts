@@ -53,6 +53,30 @@ export class UnsafeRedirectError extends SessionError {
   override expose = true; // Koa then answers the message, which names the code, as the body
 }
 
+/**
+ * A POST, PUT, PATCH or DELETE without this session's CSRF token, or from another origin: answered 403, and
+ * nothing of the session is written.
+ */
+export class InvalidCsrfTokenError extends SessionError {
+  override readonly code: string = "E_CSRF";
+  override status = 403;
+  override expose = true;
+}
+
+/**
+ * A request body that cannot be decoded: bad compressed data, bad JSON, a charset other than UTF-8, a body
+ * on GET or HEAD. Answered 400 (415 for an encoding or charset Stoat does not read); the client sent it.
+ */
+export class InvalidRequestBodyError extends SessionError {
+  override readonly code: string = "E_INVALID_BODY";
+  override status = 400;
+  override expose = true;
+  constructor(message: string, options?: ErrorOptions & { status?: number }) {
+    super(message, options);
+    if (options?.status !== undefined) this.status = options.status;
+  }
+}
+
 /** The store could not be reached in time: answered as 503 with Retry-After. */
 export class SessionStoreUnavailableError extends SessionError {
   override readonly code: string = "E_SESSION_STORE_UNAVAILABLE";

@@ -14,6 +14,8 @@ export interface SessionRecord {
   maxAge?: number;
   /** `expireAtBrowserClose()`: the cookie carries no Expires. */
   browserSession?: boolean;
+  /** The secret CSRF tokens are masked from; made on first use, new after cycleKey() and flush(). */
+  csrf?: string;
 }
 
 /** What one request changed in a record's data: merged onto the current record by stores that can. */
@@ -38,8 +40,9 @@ export function emptyRecord(now: number): SessionRecord {
   return { data: new Map(), flash: new Map(), createdAt: now };
 }
 
+/** Nothing worth keeping: no key, no flash, no CSRF secret a form page handed out tokens for. */
 export function isEmptyRecord(record: SessionRecord): boolean {
-  return record.data.size === 0 && record.flash.size === 0;
+  return record.data.size === 0 && record.flash.size === 0 && record.csrf === undefined;
 }
 
 interface Meta {
@@ -47,6 +50,7 @@ interface Meta {
   f?: Record<string, string>;
   a?: number;
   b?: 1;
+  t?: string;
 }
 
 /**
@@ -67,6 +71,7 @@ export function toPayload(record: SessionRecord): Record<string, unknown> {
   if (record.flash.size > 0) meta.f = Object.fromEntries(record.flash);
   if (record.maxAge !== undefined) meta.a = record.maxAge;
   if (record.browserSession) meta.b = 1;
+  if (record.csrf !== undefined) meta.t = record.csrf;
   payload[RESERVED_KEY] = meta;
   return payload;
 }
@@ -93,6 +98,7 @@ function readMeta(meta: unknown, record: SessionRecord): void {
   if (typeof meta.c === "number" && Number.isFinite(meta.c)) record.createdAt = meta.c * 1000;
   if (typeof meta.a === "number" && meta.a > 0) record.maxAge = meta.a;
   if (meta.b === 1) record.browserSession = true;
+  if (typeof meta.t === "string") record.csrf = meta.t;
   if (isPlainObject(meta.f)) {
     for (const key of Object.keys(meta.f)) {
       const message = meta.f[key];

@@ -1,4 +1,5 @@
 import { inspect } from "node:util";
+import { newCsrfSecret } from "./csrf_token.js";
 import { InvalidSessionValueError } from "./errors.js";
 import { type Changes, emptyRecord, RESERVED_KEY, type SessionRecord } from "./record.js";
 import type { SessionValue } from "./session_data.js";
@@ -20,6 +21,8 @@ export interface SessionInternals {
   setId(id: string): void;
   /** The id to save under: the current one, or a new one for a new (or flushed) session. */
   ensureId(): string | undefined;
+  /** The session's CSRF secret, made (and the session marked modified) on first use. */
+  csrfSecret(): string;
 }
 
 /** The changes of a session that changed no key (shared, never written to). */
@@ -86,6 +89,15 @@ export class Session implements Iterable<[string, string]> {
         const session = this.#session;
         if (session.#newId) session.#id ??= session.#newId();
         return session.#id;
+      }
+      csrfSecret() {
+        const session = this.#session;
+        const record = session.#data;
+        if (record.csrf === undefined) {
+          record.csrf = newCsrfSecret();
+          session.#changed();
+        }
+        return record.csrf;
       }
     }
     internals = (session) => {
@@ -221,7 +233,8 @@ export class Session implements Iterable<[string, string]> {
    * privilege change, so an id planted before sign-in is worthless after it (session fixation).
    */
   cycleKey(): void {
-    this.#data; // load first: the data must move to the new id
+    // Loaded first: the data must move to the new id. Tokens handed out before sign-in die with the old id.
+    this.#data.csrf = undefined;
     if (this.#newId) this.#id = this.#newId();
     this.#cycled = true;
     this.#modified = true;

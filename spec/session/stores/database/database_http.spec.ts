@@ -70,10 +70,11 @@ for (const dialect of DIALECTS) {
     let clock: Clock;
     let http: ReturnType<typeof request>;
 
-    function app(options: SessionOptions = {}): Application {
+    function app(options: SessionOptions = {}, env?: string): Application {
       const made = testApp({
         routes,
         clock,
+        ...(env ? { env } : {}),
         store: "database",
         options: { url: dialect.url, table, ...options },
       });
@@ -247,7 +248,8 @@ for (const dialect of DIALECTS) {
     });
 
     it("a missing table answers 500 with a ConfigError pointing to sessions:install, never a raw SQL error", async () => {
-      const missing = app({ table: uniqueTable("absent") });
+      // In production, where the answer is the client's: development shows the developer the error.
+      const missing = app({ table: uniqueTable("absent") }, "production");
       const errors: unknown[] = [];
       missing.koa.on("error", (error) => errors.push(error));
       const id = cookieValue(await http.get("/set"))!;

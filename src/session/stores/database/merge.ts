@@ -4,7 +4,8 @@ import { applyChanges, type Changes, type SessionRecord } from "../../record.js"
 // since this one read it). Data: the keys this request set or deleted (`changes`), over the current keys.
 // The flash and the per-session expiry are not tracked key by key, so they are compared with what this
 // request read: if the request left them as it found them, the current row's win; if it changed them
-// (showed the flash, called expireIn), its own win.
+// (showed the flash, called expireIn), its own win. The CSRF secret likewise: a request that made or
+// dropped one (a first form page, cycleKey) wins; one that only used it keeps whatever is stored now.
 
 /** What a request read from the row: the exact stored string (the version) and the parts merged whole. */
 export interface ReadSnapshot {
@@ -12,11 +13,13 @@ export interface ReadSnapshot {
   flash: Map<string, string>;
   maxAge: number | undefined;
   browserSession: boolean | undefined;
+  csrf: string | undefined;
 }
 
 export function snapshotOf(data: string, record: SessionRecord): ReadSnapshot {
   // The flash Map is kept by identity: the flash middleware replaces it (setFlash) when it changes it.
-  return { data, flash: record.flash, maxAge: record.maxAge, browserSession: record.browserSession };
+  const { flash, maxAge, browserSession, csrf } = record;
+  return { data, flash, maxAge, browserSession, csrf };
 }
 
 export function mergeRecord(
@@ -32,6 +35,8 @@ export function mergeRecord(
     flash: read !== undefined && mine.flash === read.flash ? current.flash : mine.flash,
     createdAt: current.createdAt,
   };
+  const csrf = read !== undefined && mine.csrf === read.csrf ? current.csrf : mine.csrf;
+  if (csrf !== undefined) merged.csrf = csrf;
   const expiryFrom = keptExpiry ? current : mine;
   if (expiryFrom.maxAge !== undefined) merged.maxAge = expiryFrom.maxAge;
   if (expiryFrom.browserSession) merged.browserSession = true;
