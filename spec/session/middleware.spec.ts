@@ -1,5 +1,13 @@
 import { expect } from "chai";
-import { CookieStore, Handler, type RoutesDefinition, type SessionOptions, type SessionStore } from "stoat";
+import {
+  ConfigError,
+  CookieStore,
+  Handler,
+  type RoutesDefinition,
+  registerStore,
+  type SessionOptions,
+  type SessionStore,
+} from "stoat";
 import request from "supertest";
 import type { SessionRecord } from "../../src/session/record.js";
 import type { Loaded } from "../../src/session/stores/store.js";
@@ -380,5 +388,33 @@ describe("session middleware: a server-side store of the app's own", () => {
     expect(releasedBeforeRead, "the read waited for the write").to.equal(false);
     expect((await writing).status).to.equal(200);
     expect(records.get(id)?.record.data.get("a")).to.equal("2");
+  });
+});
+
+describe("session middleware: a store that fails to open", () => {
+  it("rejects ready() and answers requests 500 with the error, and never crashes the process as unhandled", async () => {
+    registerStore("fails-to-open", {
+      rules: {},
+      create: () => Promise.reject(new ConfigError("the adapter is not installed")),
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const app = testApp({ routes, store: "fails-to-open", env: "production" });
+      // Nobody awaits the store for a while, as in an app that listens before its first request.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).to.deep.equal([]);
+      const errors: unknown[] = [];
+      app.koa.on("error", (error) => errors.push(error));
+      expect((await request(app.callback()).get("/read")).status).to.equal(500);
+      expect(errors[0]).to.be.instanceOf(ConfigError);
+      await app.ready().then(
+        () => expect.fail("ready() resolved"),
+        (error: unknown) => expect(error).to.be.instanceOf(ConfigError),
+      );
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
   });
 });

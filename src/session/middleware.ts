@@ -253,6 +253,8 @@ export function sessionMiddleware(
   // A store that connects asynchronously is awaited once; after that the hot path has no extra await.
   let ready = store instanceof Promise ? undefined : store;
   const pending = ready ? undefined : Promise.resolve(store).then((s) => (ready = s));
+  // A store that fails to open rejects every request through `pending`; until one comes, not unhandled.
+  pending?.catch(() => {});
   // Promise chains, not an async function: this wraps every request, and each async layer is a promise more.
   return function session(ctx, next): Promise<void> {
     if (ready === undefined) return pending!.then(() => session(ctx, next));
