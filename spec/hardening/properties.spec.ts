@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import zlib from "node:zlib";
 import { expect } from "chai";
 import fc from "fast-check";
-import { Handler, type RoutesDefinition } from "stoat";
+import { type Application, Handler, type RoutesDefinition } from "stoat";
 import request from "supertest";
 import { IronSealer } from "../../src/session/seal.js";
 import { cookieValue, OTHER_SECRET, SECRET } from "../support/app.js";
@@ -138,6 +138,18 @@ const bodyRequestArb = fc.record({
   body: payloadArb,
 });
 
+/** Runs `fn` against `app` listening on a free loopback port (real sockets, as the properties need). */
+async function served(app: Application, fn: (base: string) => Promise<void>): Promise<void> {
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
 describe("hardening: properties", function () {
   this.timeout(60000);
 
@@ -145,10 +157,7 @@ describe("hardening: properties", function () {
     for (const store of STORES) {
       it(`${store.label}: what the next request reads is the model`, async function () {
         const { app } = await stores.open(this, store);
-        const server = http.createServer(app.callback());
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-        try {
+        await served(app, async (base) => {
           await fc.assert(
             fc.asyncProperty(scenarioArb, async (requests) => {
               const model = new Map<string, string>();
@@ -176,10 +185,7 @@ describe("hardening: properties", function () {
             }),
             { numRuns: 40 },
           );
-        } finally {
-          server.closeAllConnections();
-          await new Promise<void>((resolve) => server.close(() => resolve()));
-        }
+        });
       });
     }
   });
@@ -281,10 +287,7 @@ describe("hardening: properties", function () {
     for (const store of STORES) {
       it(`${store.label}: 200 with an empty session for every header`, async function () {
         const { app } = await stores.open(this, store);
-        const server = http.createServer(app.callback());
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-        try {
+        await served(app, async (base) => {
           await fc.assert(
             fc.asyncProperty(headerArb, async (header) => {
               const res = await request(base).get("/read").set("Cookie", header);
@@ -293,10 +296,7 @@ describe("hardening: properties", function () {
             }),
             { numRuns: 150 },
           );
-        } finally {
-          server.closeAllConnections();
-          await new Promise<void>((resolve) => server.close(() => resolve()));
-        }
+        });
       });
     }
   });
@@ -305,10 +305,7 @@ describe("hardening: properties", function () {
     for (const store of STORES) {
       it(`${store.label}: a 2xx or a 4xx for every request, on POST, PUT, PATCH, DELETE and GET`, async function () {
         const { app } = await stores.open(this, store);
-        const server = http.createServer(app.callback());
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-        try {
+        await served(app, async (base) => {
           await fc.assert(
             fc.asyncProperty(bodyRequestArb, async ({ method, type, encoding, body }) => {
               const req = request(base)[method]("/body").set("Content-Type", type);
@@ -318,10 +315,7 @@ describe("hardening: properties", function () {
             }),
             { numRuns: 60 },
           );
-        } finally {
-          server.closeAllConnections();
-          await new Promise<void>((resolve) => server.close(() => resolve()));
-        }
+        });
       });
     }
   });
