@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { useBinary, useService } from "../support/services.js";
+import { type AttackOrigin, type AttackServer, startAttacker } from "./support/attack_server.js";
 import { CHROMIUM, clearResults, launchChromium, Steps } from "./support/browser.js";
 import { type DemoServer, type DemoStore, startDemo } from "./support/demo_server.js";
 
@@ -8,6 +9,8 @@ import { type DemoServer, type DemoStore, startDemo } from "./support/demo_serve
 // cannot show is what Chromium itself does with the cookie attributes, the flash and Cache-Control.
 
 const KEY = "_stoat_demo_session";
+/** A masked CSRF token: 64 bytes, base64url. */
+const CSRF_TOKEN = /^[A-Za-z0-9_-]{86}$/;
 /** What the browser holds for each store: an iron seal, or a 256-bit base64url id. */
 const COOKIE_VALUE: Record<DemoStore, RegExp> = {
   cookie: /^Fe26\.2\*/,
@@ -29,6 +32,7 @@ describe("the demo app in Chromium", () => {
   for (const store of ["cookie", "redis"] as const) {
     describe(`on the ${store} store`, () => {
       let server: DemoServer | undefined;
+      let attacker: AttackServer | undefined;
       let context: BrowserContext;
       let page: Page;
       let steps: Steps;
@@ -36,8 +40,10 @@ describe("the demo app in Chromium", () => {
       before(async function () {
         if (store === "redis") await useService(this, "redis");
         server = await startDemo(store);
+        attacker = await startAttacker(server.url);
       });
       after(async () => {
+        await attacker?.close();
         await server?.close();
       });
 
@@ -130,6 +136,81 @@ describe("the demo app in Chromium", () => {
         expect(await page.locator("#name").count()).to.equal(0);
         expect(await text("#visits")).to.equal("2");
       });
+
+      it("puts this session's CSRF token in the real forms, which sign in and out", async () => {
+        await visit("before-sign-in");
+        const signInToken = await page.inputValue(
+          'form[action="/sign_in"] input[type="hidden"][name="_csrf"]',
+        );
+        expect(signInToken).to.match(CSRF_TOKEN);
+        await signIn("Carol");
+        expect(await text("#name")).to.equal("Carol");
+        const signOutToken = await page.inputValue(
+          'form[action="/sign_out"] input[type="hidden"][name="_csrf"]',
+        );
+        expect(signOutToken).to.match(CSRF_TOKEN);
+        await submit("Sign out", "signed-out");
+        expect(await page.locator("#name").count()).to.equal(0);
+        expect(await page.locator('form[action="/sign_in"] input[name="_csrf"]').count()).to.equal(1);
+      });
+
+      /**
+       * Opens the attacker's page, which posts its forged form to the demo at once; resolves when the demo
+       * has answered that POST (403 with the protection; a 303 to "/" without it).
+       */
+      const attack = async (origin: AttackOrigin, path: "/sign_in" | "/sign_out") => {
+        const [answer] = await Promise.all([
+          page.waitForResponse((r) => r.url() === `${server!.url}${path}` && r.request().method() === "POST"),
+          page.goto(attacker!.url(origin, path)),
+        ]);
+        await page.waitForLoadState("load");
+        // The browser's own view of the forged request: whence it came, and whether the cookie went along.
+        const request = await answer.request().allHeaders();
+        expect(request.origin).to.equal(new URL(attacker!.url(origin, path)).origin);
+        expect(request["sec-fetch-site"]).to.equal(origin);
+        expect(request.cookie?.startsWith(`${KEY}=`) ?? false).to.equal(origin === "same-site");
+        await steps.shot(`forged-${path.slice(1)}`);
+        return answer;
+      };
+      /** The demo's cookie as the browser holds it: a write of any kind to the session would change it. */
+      const sessionCookie = async () => (await context.cookies(server!.url)).find((c) => c.name === KEY);
+
+      // The same-site attacker's POST carries the Lax session cookie, so without the protection it signs the
+      // user out; the cross-site one's does not, but its response may still set one, so without the
+      // protection it signs the browser in as Mallory. Each is refused on its Origin before the handler runs
+      // (403, no Set-Cookie): the cookie the browser holds stays the same, and no redirect follows.
+      for (const origin of ["same-site", "cross-site"] as const) {
+        describe(`a forged form on a ${origin} origin`, () => {
+          it("cannot sign the browser in as the attacker (login CSRF)", async () => {
+            await visit("before-attack");
+            const before = await sessionCookie();
+            expect(before?.value).to.match(COOKIE_VALUE[store]);
+            const answer = await attack(origin, "/sign_in");
+            expect(answer.status()).to.equal(403);
+            expect(answer.headers()["set-cookie"]).to.equal(undefined);
+            expect(await sessionCookie()).to.deep.equal(before);
+            await visit("after-attack");
+            expect(await page.locator("#name").count()).to.equal(0);
+            expect(await page.locator("#notice").count()).to.equal(0);
+            expect(await text("#visits")).to.equal("2"); // the victim's own session, still there
+          });
+
+          it("cannot sign a signed-in user out", async () => {
+            await visit("before-sign-in");
+            await signIn("Dan");
+            expect(await text("#name")).to.equal("Dan");
+            const before = await sessionCookie();
+            expect(before?.value).to.match(COOKIE_VALUE[store]);
+            const answer = await attack(origin, "/sign_out");
+            expect(answer.status()).to.equal(403);
+            expect(answer.headers()["set-cookie"]).to.equal(undefined);
+            expect(await sessionCookie()).to.deep.equal(before);
+            await visit("after-attack");
+            expect(await text("#name")).to.equal("Dan");
+            expect(await text("#visits")).to.equal("3");
+          });
+        });
+      }
     });
   }
 });
