@@ -1,18 +1,37 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CliError } from "../cli_error.js";
 
 const run = promisify(execFile);
 
-/** Refuses before anything is written: a tarball without dist/ would install a Stoat that cannot load. */
+/**
+ * Refuses before anything is written: a tarball without dist/ would install a Stoat that cannot load, and
+ * in a checkout a dist/ older than its src/ would give the project yesterday's Stoat.
+ */
 export function requireBuild(frameworkRoot: string): void {
-  if (!existsSync(join(frameworkRoot, "dist", "index.js"))) {
+  const built = join(frameworkRoot, "dist", "index.js");
+  if (!existsSync(built)) {
     throw new CliError(
       `Stoat in ${frameworkRoot} is not built (no dist/): run \`npm run build\` there, or pass --stoat SPEC`,
     );
   }
+  const source = join(frameworkRoot, "src");
+  if (existsSync(source) && newestChange(source) > statSync(built).mtimeMs) {
+    throw new CliError(
+      `Stoat's dist/ in ${frameworkRoot} is older than its src/: run \`npm run build\` there, or pass --stoat SPEC`,
+    );
+  }
+}
+
+/** The latest modification time of any file under `dir` (an installed copy has no src/ to look at). */
+function newestChange(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
 }
 
 /**
