@@ -1,8 +1,8 @@
 // One app process of the scale-out spec (spec/scale_out/two_processes.spec.ts): SCALE_STORE and SCALE_OPTIONS
-// (JSON session options) pick the store. It follows the protocol of bench/faults/server.ts: listens on a free
-// port of 127.0.0.1 and prints `LISTENING <port>`; on SIGTERM it closes the server and the store's connections
-// and then ends by itself, so exit code 0 means nothing was left open. Its own server because the fault
-// server has no sign-in (cycleKey) or sign-out (flush).
+// (JSON session options) pick the store. It follows the protocol of spec/support/process.ts: listens on a
+// free port of 127.0.0.1 and prints `LISTENING <port>`; on SIGTERM it closes the server and the store's
+// connections and then ends by itself, so exit code 0 means nothing was left open. It has a sign-in
+// (cycleKey) and a sign-out (flush), which the bench's fault server has not.
 
 import { Application, Handler, type RoutesDefinition } from "stoat";
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { kill, startServer as spawnServer } from "../../bench/lib/process.js";
+import { kill, startServer as spawnServer } from "../support/process.js";
 
-// Starting and stopping app_server.ts processes (spawned by bench/lib/process.ts, as the bench servers are),
+// Starting and stopping app_server.ts processes (spawned by spec/support/process.ts),
 // and the client side: a cookie jar kept by hand, as a browser keeps one, so one client can talk to several
 // processes in turn.
 

@@ -1,11 +1,11 @@
 import { expect } from "chai";
-import { runFaults } from "../../bench/faults/run.js";
-import type { ScenarioResult } from "../../bench/faults/scenarios.js";
-import { useBinary } from "../support/services.js";
+import { runFaults } from "../faults/run.js";
+import type { ScenarioResult } from "../faults/scenarios.js";
+import { useBinary } from "./support/services.js";
 
 // The fault runs in their short form: a Redis killed under load and restarted,
 // memcached evicting, PostgreSQL stopped under load, secrets rotated between two app processes. Each
-// starts services and app processes of its own (bench/faults/), so this needs redis-server, memcached and
+// starts services and app processes of its own (faults/), so this needs redis-server, memcached and
 // the PostgreSQL server binaries installed, not running. Each result line is printed as it comes.
 
 describe("fault runs (npm run faults -- --short)", function () {
