@@ -1,4 +1,4 @@
-// The memory run (issue 7, point 3): N requests against one app process per store, each connection
+// The memory run: N requests against one app process per store, each connection
 // keeping its session cookie and starting a new session every K requests, while the server's RSS is read
 // from /proc/<pid>/status every 500 ms. The memory store must stay bounded (its LRU caps N/K sessions at
 // maxEntries), the cookie store flat. Writes memory.md and memory.svg; exits 1 on a FAIL.

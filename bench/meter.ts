@@ -1,4 +1,4 @@
-// The lost-update meter (issue 6): one session, N concurrent requests each setting its own key after a
+// The lost-update meter: one session, N concurrent requests each setting its own key after a
 // random 0-10 ms pause in the handler, then one read: `lost = N - found` (a 409 counts as lost too; the
 // answers are printed beside it). `npm run meter -- --store redis --n 200` (--store all, or a list;
 // --apps K shares the store between K app instances, as K processes would).

@@ -1,4 +1,4 @@
-// The fault runs (issue 6, point 6): `npm run faults -- [--short] [--only NAME[,NAME]]`. One line per
+// The fault runs: `npm run faults -- [--short] [--only NAME[,NAME]]`. One line per
 // scenario, PASS or FAIL with the numbers; exit code 1 if any failed. See README "Reliability".
 
 import { pathToFileURL } from "node:url";

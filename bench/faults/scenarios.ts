@@ -1,4 +1,4 @@
-// The four fault runs (issue 6, point 6). Each starts what it needs (services and app processes of its
+// The four fault runs. Each starts what it needs (services and app processes of its
 // own), drives bounded load, injects the fault, checks, cleans up, and returns one result line.
 
 import type { ChildProcess } from "node:child_process";

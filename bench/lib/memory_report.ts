@@ -10,7 +10,7 @@ const thousands = (n: number) => n.toLocaleString("en-US");
 export function memoryMarkdown(o: MemoryOptions, runs: readonly StoreRun[], line: (r: StoreRun) => string) {
   const cpu = cpus();
   const out = [
-    "# Memory run (issue 7, point 3)",
+    "# Memory run",
     "",
     `- date: ${new Date().toISOString()}`,
     `- machine: ${hostname()}, ${cpu.length} x ${cpu[0]?.model ?? "unknown CPU"}, ${f1(totalmem() / 2 ** 30)} GiB, Linux ${release()}`,

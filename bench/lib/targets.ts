@@ -1,4 +1,4 @@
-// The targets of issue 7, checked against one run's rows: each says what it compares, what the run measured
+// The performance targets, checked against one run's rows: each says what it compares, what the run measured
 // and whether it holds. A target whose scenarios did not run (`--only`) says so instead of passing.
 
 import { flagged, peerRatio, peerRoundRatios, type Range, rangeOf, type Summary } from "./stats.js";
@@ -166,5 +166,5 @@ const MARK: Record<Verdict, string> = { pass: "✅ pass", fail: "❌ fail", "not
 
 export function renderTargets(results: readonly TargetResult[]): string {
   const lines = results.map((r) => `| ${r.target} | ${r.measured} | ${MARK[r.verdict]} |`);
-  return ["| Target (issue 7) | This run | Verdict |", "| --- | --- | --- |", ...lines].join("\n");
+  return ["| Performance target | This run | Verdict |", "| --- | --- | --- |", ...lines].join("\n");
 }

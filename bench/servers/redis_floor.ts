@@ -1,13 +1,13 @@
 // The contract floor for a Redis session store: bare Koa doing, by hand and with nothing else, the work
-// SECURITY.md and DESIGN.md require of every read+write request (bench/NOTES.md, sixth pass):
-// - hash: the key is the SHA-256 of the cookie's id (S2: the store never holds the id);
+// the session contract requires of every read+write request (bench/NOTES.md, sixth pass):
+// - hash: the key is the SHA-256 of the cookie's id (the store never holds the id);
 // - gcm: the value is AES-256-GCM encrypted JSON (encryption at rest), opened on read; a value this process
 //   wrote is remembered, as Stoat's RecordSealer does, so the open is skipped for it;
-// - cas: the write is a compare-and-set Lua script on the exact value read (S14: a request in flight cannot
+// - cas: the write is a compare-and-set Lua script on the exact value read (a request in flight cannot
 //   bring back a session flushed or cycled meanwhile, and concurrent writes are not silently lost);
 // - cookie: the rolling expiry resends the cookie (Rack does the same with expire_after).
-// Left out, so that the floor errs low (cheaper than the contract, never dearer): validating the id (S15),
-// the expiry inside the record (S5), Vary and Cache-Control on a response that sets the cookie (S8), retries
+// Left out, so that the floor errs low (cheaper than the contract, never dearer): validating the id,
+// the expiry inside the record, Vary and Cache-Control on a response that sets the cookie, retries
 // after a failed compare-and-set (a 409 here), the flash.
 // BENCH_FLOOR_SKIP (those names, split by commas, spaces or +) leaves parts out, to price each one; the bench
 // runs all.

@@ -221,7 +221,7 @@ describe("bench report", () => {
     expect(parseStatCpu("4242 (node) S 1")).to.equal(undefined);
   });
 
-  it("targets: each of issue 7's checks passes, fails or says it did not run, from the run's numbers", () => {
+  it("targets: each performance target passes, fails or says it did not run, from the run's numbers", () => {
     // Ratios to bare Koa (2000 req/s): cookie rw 0.6, ro 0.8, untouched 0.96; peers below Stoat.
     const ids = [
       ["bare-koa", 2000],
@@ -249,7 +249,7 @@ describe("bench report", () => {
     expect(verdict("Stoat redis read+write ≥ 0.9")).to.equal("not run");
     expect(verdict("p99, redis")).to.equal("not run");
     const table = renderTargets(checkTargets(rows)).split("\n");
-    expect(table[0]).to.equal("| Target (issue 7) | This run | Verdict |");
+    expect(table[0]).to.equal("| Performance target | This run | Verdict |");
     expect(table).to.include("| Stoat cookie read-only ≥ 0.85 × bare Koa | 0.80 | ❌ fail |");
     expect(table).to.include(
       "| Stoat cookie read+write ahead of every cookie peer | 2.00× koa-session-cookie-rw | ✅ pass |",

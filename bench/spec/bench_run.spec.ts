@@ -43,7 +43,7 @@ describe("bench run (tiny, end to end)", function () {
     expect(md).not.to.include("⚠");
     // The targets table: the one this run can judge has a verdict, the rest say they did not run.
     for (const text of [stdout, md]) {
-      expect(text).to.include("| Target (issue 7) | This run | Verdict |");
+      expect(text).to.include("| Performance target | This run | Verdict |");
       expect(text).to.match(
         /^\| Stoat cookie read\+write ≥ 0\.55 × bare Koa \| [\d.]+ \| (✅ pass|❌ fail) \|$/m,
       );

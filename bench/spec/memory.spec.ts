@@ -6,7 +6,7 @@ import { escapeXml, lineChart } from "../lib/line_chart.js";
 import { curveTable, judgeBounded, judgeFlat, memoryCeilingMiB, type Sample } from "../lib/memory_rules.js";
 import { runMemory } from "../memory.js";
 
-// The memory run of issue 7, point 3 (bench/memory.ts). No timing is asserted: the rules and the chart
+// The memory run (bench/memory.ts). No timing is asserted: the rules and the chart
 // are checked on given curves, and a tiny real run proves the new-session-every-K logic end to end.
 
 const TOTAL = 1_000_000;
