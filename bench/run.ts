@@ -77,7 +77,11 @@ async function cleanRedis(): Promise<void> {
 
 async function run(): Promise<Summary[]> {
   const servers = new Map<string, ServerProcess>();
-  const env = { NODE_ENV: "production", BENCH_PREFIX: prefix, BENCH_SECRET: "b".repeat(64) };
+  const env = {
+    NODE_ENV: "production",
+    BENCH_PREFIX: prefix,
+    BENCH_SECRET: `bench-run-${"0123456789abcdef".repeat(4)}`,
+  };
   try {
     // One session per connection, made once: each connection keeps its cookies from one measurement to the
     // next, as a browser would, so no measurement pays for the (slow, on a database) session creation.

@@ -344,14 +344,14 @@ export async function secretRotation(o: RunOptions): Promise<ScenarioResult[]> {
       let phase: Phase = "A";
       const resets: Record<Phase, number> = { A: 0, mixed: 0, B: 0 };
       const served: Record<Phase, number> = { A: 0, mixed: 0, B: 0 };
-      const closes: boolean[] = [];
+      const closes: { clean: boolean; code: number | null; output: string }[] = [];
       const chaos = (async () => {
         for (const [i, options, next] of steps) {
           await sleep(gap);
           up[i] = false;
           const old = apps[i]!;
           if (!old.alive()) failures.push(`app ${i + 1} died`);
-          closes.push((await old.stop()).clean);
+          closes.push(await old.stop());
           apps[i] = await startApp(store, options);
           up[i] = true;
           phase = next;
@@ -386,13 +386,16 @@ export async function secretRotation(o: RunOptions): Promise<ScenarioResult[]> {
       if (plan === "one-step" && served.mixed === 0) failures.push("no request in the mixed window");
       for (const app of apps) {
         if (!app?.alive()) failures.push("an app process died");
-        closes.push((await app!.stop()).clean);
+        closes.push(await app!.stop());
       }
-      if (closes.some((c) => !c)) failures.push("an app did not close cleanly");
+      for (const c of closes.filter((c) => !c.clean))
+        failures.push(
+          `an app did not close cleanly (exit ${c.code}: ${c.output.trim().split("\n").slice(-3).join(" / ")})`,
+        );
       const mixed =
         plan === "one-step" ? `${resets.mixed}/${served.mixed} while only one instance had B, ` : "";
       const numbers =
-        `${answers.length} requests (${tally(answers)}), ${steps.length} restarts (clean ${closes.every(Boolean)}); ` +
+        `${answers.length} requests (${tally(answers)}), ${steps.length} restarts (clean ${closes.every((c) => c.clean)}); ` +
         `session resets/requests: ${resets.A}/${served.A} before B was written, ${mixed}${resets.B}/${served.B} after`;
       results.push(result(name, numbers, failures));
     } catch (error) {
