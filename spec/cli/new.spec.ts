@@ -262,7 +262,7 @@ function storeProject(store: string, project: () => Promise<Project> | undefined
   it("passes its own npm test, in the test environment's store", async () => {
     const development = join(dir, "db", "development.sqlite3");
     const before = existsSync(development) ? statSync(development).mtimeMs : undefined;
-    expect(await npm(dir, ["test"], env)).to.match(/3 passing/);
+    expect(await npm(dir, ["test"], env)).to.match(/4 passing/);
     if (store === "sqlite" || store === "database") {
       expect(existsSync(join(dir, "db", "test.sqlite3"))).to.equal(true);
       expect(existsSync(development) ? statSync(development).mtimeMs : undefined).to.equal(before);
