@@ -44,7 +44,7 @@ describe("the package (npm pack, installed into fresh projects)", function () {
   before(async () => {
     const out = mkdtempSync(join(tmpdir(), "stoat-pack-"));
     made.push(out);
-    // A plain `npm pack`: its prepare script builds dist/ first, as it does for a publish.
+    // A plain `npm pack`: its prepack script builds dist/ first, as it does for a publish.
     const { stdout } = await run("npm", ["pack", "--pack-destination", out, "--json"], repoRoot);
     const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
     tarball = join(out, packed!.filename);

@@ -43,7 +43,13 @@ export function projectManifest(
     devDependencies: pinned(DEV_PACKAGES),
     engines: { node: ">=20.19" },
   };
-  // npm 11 runs a dependency's install script only when approved; sqlite3 compiles in it.
-  if (choice.nativeSqlite) pkg.allowScripts = { sqlite3: true };
+  // npm 11 runs a dependency's install script only when approved. sqlite3's fetches its prebuilt binary
+  // (or compiles SQLite where it cannot); esbuild (under tsx) and msgpackr-extract find their prebuilt
+  // platform packages without theirs, so those are declined rather than left to warn on every install.
+  pkg.allowScripts = {
+    esbuild: false,
+    "msgpackr-extract": false,
+    ...(choice.nativeSqlite ? { sqlite3: true } : {}),
+  };
   return pkg;
 }
