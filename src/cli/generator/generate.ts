@@ -93,11 +93,6 @@ export function planProject(target: string, store: string, stoatSpec: string | u
     files.set(path, render(readFileSync(join(TEMPLATES, template), "utf8"), values));
   }
   files.set(".env", [`SECRET_KEY_BASE=${generateSecret()}`, "PORT=3000", ...choice.env, ""].join("\n"));
-  if (choice.nativeSqlite) {
-    // sqlite3 ships no prebuilt binary this registry serves: build it against the system SQLite
-    // (libsqlite3-dev); drop these lines to compile SQLite's own copy instead (slower).
-    files.set(".npmrc", "sqlite=/usr\nbuild_from_source=sqlite3\n");
-  }
 
   const rel = relative(process.cwd(), dir) || ".";
   const nextSteps = [`cd ${rel}`, ...setup.map((s) => s.command), "npm run dev", "npm test"];
