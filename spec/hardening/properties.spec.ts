@@ -5,7 +5,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { type Application, Handler, type RoutesDefinition } from "stoat";
 import request from "supertest";
-import { IronSealer } from "../../src/session/seal.js";
+import { IronSealer } from "../../src/session/sealing/seal.js";
 import { cookieValue, OTHER_SECRET, SECRET } from "../support/app.js";
 import { removeScratch, STORES, storeOpener } from "./stores.js";
 

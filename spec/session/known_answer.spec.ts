@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { CookieStore, type LoadResult } from "stoat";
-import type { SerializerName } from "../../src/session/codec.js";
 import { newSessionId, privateId } from "../../src/session/ids.js";
-import { IronSealer } from "../../src/session/seal.js";
+import type { SerializerName } from "../../src/session/sealing/codec.js";
+import { IronSealer } from "../../src/session/sealing/seal.js";
 import {
   type CookieCase,
   FIXTURES,

@@ -12,6 +12,7 @@ import { type ResolvedSessionOptions, resolveSessionOptions } from "../session/o
 import type { SessionsAdmin } from "../session/stores/database/sessions_admin.js";
 import { isSessionStore, storeFactory } from "../session/stores/registry.js";
 import type { SessionStore } from "../session/stores/store.js";
+import { rules, validate } from "../session/validation.js";
 import { bodyParserMiddleware } from "./body_parser.js";
 import { type Config, defaultConfig, type MiddlewareEntry } from "./config.js";
 import { answerErrors } from "./error_answers.js";
@@ -19,7 +20,6 @@ import { checkMiddleware } from "./middleware_list.js";
 import { type RouteInfo, Routes } from "./routes.js";
 import { loadEnv, resolveSecrets } from "./secrets.js";
 import { securityHeaderList, securityHeadersMiddleware } from "./security_headers.js";
-import { rules, validate } from "./validation.js";
 
 const configRules = {
   routes: rules.function(),

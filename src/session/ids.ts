@@ -1,5 +1,5 @@
 import { hash } from "node:crypto";
-import { randomBytesPooled } from "./random_pool.js";
+import { randomBytesPooled } from "./sealing/random_pool.js";
 
 // Session ids of the server-side stores: 256 random bits, base64url, validated before any store access,
 // and only a hash of the id ever reaches the store, a log or an event (Rack's private id), so a leaked

@@ -1,6 +1,6 @@
-import { rules, type Schema, validate } from "../app/validation.js";
 import { ConfigError } from "./errors.js";
 import type { SessionRowClass } from "./stores/database/session_row.js";
+import { rules, type Schema, validate } from "./validation.js";
 
 /** `config.session.options`, as a user writes it (docs/configuration.md). */
 export interface SessionOptions {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { emptyRecord } from "../../../src/session/record.js";
-import { snapshotOf } from "../../../src/session/stores/database/merge.js";
+import { snapshotOf } from "../../../src/session/stores/merge.js";
 import { noteRead, readOf } from "../../../src/session/stores/read_note.js";
 
 // What a server-side store read a record as is noted on the record (read_note.ts): only the store that

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { RecordSealer } from "../../../src/session/record_sealer.js";
+import { RecordSealer } from "../../../src/session/sealing/record_sealer.js";
 
 // RecordSealer remembers what a stored string opened to, so an unchanged session is not decrypted on every
 // read: a remembered value must open to a fresh record, and any other string is still authenticated.

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { SessionConflictError } from "../../../src/session/errors.js";
 import { newSessionId, privateId } from "../../../src/session/ids.js";
 import { emptyRecord, type SessionRecord } from "../../../src/session/record.js";
-import { RecordSealer } from "../../../src/session/record_sealer.js";
+import { RecordSealer } from "../../../src/session/sealing/record_sealer.js";
 import { openBackend } from "../../../src/session/stores/adapters/index.js";
 import type { Backend } from "../../../src/session/stores/backend.js";
 import { ServerStore } from "../../../src/session/stores/server_store.js";

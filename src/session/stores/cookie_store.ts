@@ -1,6 +1,6 @@
 import type { ResolvedSessionOptions } from "../options.js";
 import { fromPayload, type SessionRecord, toPayload } from "../record.js";
-import { IronSealer } from "../seal.js";
+import { IronSealer } from "../sealing/seal.js";
 import type { LoadResult, SessionStore, StoreFactory } from "./store.js";
 
 /**

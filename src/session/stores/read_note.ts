@@ -1,5 +1,5 @@
 import type { SessionRecord } from "../record.js";
-import type { ReadSnapshot } from "./database/merge.js";
+import type { ReadSnapshot } from "./merge.js";
 
 // What a server-side store read a record as (its version for compare-and-set, the parts merged whole),
 // noted on the record it handed out, for the save or touch of that record later in the same request.

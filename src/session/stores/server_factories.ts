@@ -1,7 +1,7 @@
-import { type Rule, rules, type Schema } from "../../app/validation.js";
-import type { SerializerName } from "../codec.js";
 import { ConfigError } from "../errors.js";
 import { expiryOf } from "../expiry.js";
+import type { SerializerName } from "../sealing/codec.js";
+import { type Rule, rules, type Schema } from "../validation.js";
 import { openBackend } from "./adapters/index.js";
 import type { RedisClusterOption } from "./adapters/options.js";
 import { checkRedisCluster } from "./adapters/redis_cluster.js";

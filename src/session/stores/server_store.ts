@@ -3,9 +3,9 @@ import { SessionConflictError, SessionError, SessionStoreUnavailableError } from
 import { channels } from "../events.js";
 import { isWellFormedId, privateId } from "../ids.js";
 import type { SessionRecord } from "../record.js";
-import { RecordSealer, type RecordSealerOptions } from "../record_sealer.js";
+import { RecordSealer, type RecordSealerOptions } from "../sealing/record_sealer.js";
 import type { Backend } from "./backend.js";
-import { mergeRecord, type ReadSnapshot, snapshotOf } from "./database/merge.js";
+import { mergeRecord, type ReadSnapshot, snapshotOf } from "./merge.js";
 import { noteRead, readOf } from "./read_note.js";
 import type { LoadResult, SaveContext, SessionStore } from "./store.js";
 

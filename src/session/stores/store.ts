@@ -1,7 +1,7 @@
-import type { Schema } from "../../app/validation.js";
 import type { SuspiciousReason } from "../events.js";
 import type { ResolvedSessionOptions } from "../options.js";
 import type { Changes, SessionRecord } from "../record.js";
+import type { Schema } from "../validation.js";
 import type { SessionsAdmin } from "./database/sessions_admin.js";
 
 /** A record found by `load`, with the expiry it was stored with (ms since the epoch). */

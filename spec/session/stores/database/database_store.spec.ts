@@ -2,7 +2,7 @@ import { expect } from "chai";
 import type { Knex } from "knex";
 import { ConfigError, SessionConflictError, SessionOverflowError, type SessionRecord } from "stoat";
 import { newSessionId, privateId } from "../../../../src/session/ids.js";
-import { RecordSealer } from "../../../../src/session/record_sealer.js";
+import { RecordSealer } from "../../../../src/session/sealing/record_sealer.js";
 import { defineSessionRow } from "../../../../src/session/stores/database/session_row.js";
 import { tableLayout } from "../../../../src/session/stores/database/table.js";
 import type { SaveContext } from "../../../../src/session/stores/store.js";

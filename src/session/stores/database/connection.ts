@@ -6,14 +6,13 @@ import { ConfigError } from "../../errors.js";
 import { adapterImportError } from "../adapters/import_adapter.js";
 import { Deadlines } from "../deadlines.js";
 import { withTimeout } from "../keyv_backend.js";
+import type { Dialect } from "./dialect.js";
 import { describeFailure } from "./sql_errors.js";
 
 // The `database` store's connection: one Knex instance over the driver the URL names (sqlite3, pg or
 // mysql2, the drivers the Keyv adapters already bring, so no second SQLite build), with a bounded pool and
 // every call bounded in time. Knex is imported when this store is configured, never by an app that uses
 // another store.
-
-export type Dialect = "sqlite" | "postgres" | "mysql";
 
 export const DEFAULT_URL = "sqlite://db/sessions.sqlite3";
 

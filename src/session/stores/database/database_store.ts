@@ -8,10 +8,10 @@ import {
 import { channels } from "../../events.js";
 import { isWellFormedId, privateId } from "../../ids.js";
 import type { SessionRecord } from "../../record.js";
-import { RecordSealer, type RecordSealerOptions } from "../../record_sealer.js";
+import { RecordSealer, type RecordSealerOptions } from "../../sealing/record_sealer.js";
+import { mergeRecord, snapshotOf } from "../merge.js";
 import { noteRead, readOf } from "../read_note.js";
 import type { LoadResult, SaveContext, SessionStore } from "../store.js";
-import { mergeRecord, snapshotOf } from "./merge.js";
 import type { SessionRow, SessionRowClass } from "./session_row.js";
 import type { SessionsAdmin } from "./sessions_admin.js";
 

@@ -1,8 +1,8 @@
-import { rules, type Schema } from "../../../app/validation.js";
-import type { SerializerName } from "../../codec.js";
 import { ConfigError } from "../../errors.js";
 import { expiryOf } from "../../expiry.js";
 import { RESERVED_KEY } from "../../record.js";
+import type { SerializerName } from "../../sealing/codec.js";
+import { rules, type Schema } from "../../validation.js";
 import { common } from "../server_factories.js";
 import type { StoreFactory } from "../store.js";
 import { DatabaseAdmin } from "./admin.js";

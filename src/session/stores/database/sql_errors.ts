@@ -4,7 +4,7 @@ import {
   SessionOverflowError,
   SessionStoreUnavailableError,
 } from "../../errors.js";
-import type { Dialect } from "./connection.js";
+import type { Dialect } from "./dialect.js";
 
 // What a failed SQL call means for a session store. A schema problem (no table, a column the options name
 // that the table lacks) will not fix itself: a ConfigError telling what to run. A value too long for its

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { BoundedCache } from "../../src/session/bounded_cache.js";
+import { BoundedCache } from "../../../src/session/sealing/bounded_cache.js";
 
 describe("BoundedCache", () => {
   it("never holds more than its max, forgetting the oldest insert first", () => {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { randomBytesPooled } from "../../src/session/random_pool.js";
+import { randomBytesPooled } from "../../../src/session/sealing/random_pool.js";
 
 describe("randomBytesPooled", () => {
   it("hands out buffers of the asked size that the caller owns", () => {

@@ -1,7 +1,7 @@
+import type { SessionRecord } from "../record.js";
 import { AtRestCipher } from "./at_rest.js";
 import { sextetKey } from "./cache_key.js";
 import { type Decoded, decodeRecord, encodeRecord, type SerializerName } from "./codec.js";
-import type { SessionRecord } from "./record.js";
 import { SlotCache } from "./slot_cache.js";
 
 export interface RecordSealerOptions {

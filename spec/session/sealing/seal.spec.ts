@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { sealData, unsealData } from "iron-session";
-import { IronSealer, type Unsealed, type UnsealResult } from "../../src/session/seal.js";
-import { OTHER_SECRET, SECRET, THIRD_SECRET } from "../support/app.js";
-import { type Craft, craftSeal, ironSealWithId as ironSeal } from "../support/seals.js";
+import { IronSealer, type Unsealed, type UnsealResult } from "../../../src/session/sealing/seal.js";
+import { OTHER_SECRET, SECRET, THIRD_SECRET } from "../../support/app.js";
+import { type Craft, craftSeal, ironSealWithId as ironSeal } from "../../support/seals.js";
 
 /** A valid-MAC seal of `{"user":"ann"}` unless `o` says otherwise. */
 const craft = (o: Craft = {}) => craftSeal({ payload: JSON.stringify({ user: "ann" }), ...o });

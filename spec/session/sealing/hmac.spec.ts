@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { expect } from "chai";
-import { HmacSha256 } from "../../src/session/hmac.js";
+import { HmacSha256 } from "../../../src/session/sealing/hmac.js";
 
 // HmacSha256 against Node's createHmac (OpenSSL) as the oracle, and RFC 4231's published vectors.
 

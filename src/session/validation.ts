@@ -1,5 +1,5 @@
 import { inspect } from "node:util";
-import { ConfigError } from "../session/errors.js";
+import { ConfigError } from "./errors.js";
 
 // Boot-time checking of option objects: each option has a rule that returns what is allowed when a value
 // is wrong. Errors name the full option path and the allowed values; misspelt keys get a suggestion.

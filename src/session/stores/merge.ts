@@ -1,4 +1,4 @@
-import { applyChanges, type Changes, type SessionRecord } from "../../record.js";
+import { applyChanges, type Changes, type SessionRecord } from "../record.js";
 
 // Merging one request's changes onto the record as it is stored now (another request may have written it
 // since this one read it). Data: the keys this request set or deleted (`changes`), over the current keys.

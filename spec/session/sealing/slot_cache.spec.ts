@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { SlotCache } from "../../src/session/slot_cache.js";
+import { SlotCache } from "../../../src/session/sealing/slot_cache.js";
 
 // The verified-value caches' store (slot_cache.ts): integer keys, two slots per pair of low bits, a new key
 // taking the older slot of its pair. Bounded by construction; an entry goes only when two newer keys share

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
-import { sextetKey } from "../../src/session/cache_key.js";
+import { sextetKey } from "../../../src/session/sealing/cache_key.js";
 
 // The verified-value caches key their entries by five characters of a random part (cache_key.ts): each
 // character must count for its whole 6 bits on both alphabets, or unrelated values share keys more often.

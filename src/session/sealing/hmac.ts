@@ -12,7 +12,7 @@ const BLOCK = 64;
  * them: ~7 us of GC per read+write request in the bench, against ~0.7 us per read-only one. `crypto.hash` is
  * one-shot (no object, and Node keeps the digest algorithm fetched), and this class writes into two buffers of
  * its own, so a MAC allocates nothing but its result. Checked against `createHmac` on random keys and
- * messages in spec/session/hmac.spec.ts.
+ * messages in spec/session/sealing/hmac.spec.ts.
  */
 export class HmacSha256 {
   /** K xor ipad, then room for the message (grown when a longer one comes). */

@@ -1,5 +1,5 @@
 import { Packr } from "msgpackr";
-import type { SessionRecord } from "./record.js";
+import type { SessionRecord } from "../record.js";
 
 // How a server-side record is serialised: a positional array, so decoding never builds an object from
 // stored keys (no `__proto__` surprises) and the bytes stay small:

@@ -6,9 +6,9 @@ import {
   randomBytes,
   timingSafeEqual,
 } from "node:crypto";
+import type { SuspiciousReason } from "../events.js";
 import { BoundedCache } from "./bounded_cache.js";
 import { sextetKey } from "./cache_key.js";
-import type { SuspiciousReason } from "./events.js";
 import { HmacSha256 } from "./hmac.js";
 import { randomFillPooled } from "./random_pool.js";
 import { SlotCache } from "./slot_cache.js";
