@@ -1,6 +1,6 @@
 import { randomBytes, randomFillSync } from "node:crypto";
 
-// A copy of Stoat's CSPRNG pool (src/session/random_pool.ts), for the contract floor's IVs: the floor must
+// A copy of Stoat's CSPRNG pool (src/session/sealing/random_pool.ts), for the contract floor's IVs: the floor must
 // take its random bytes the way Stoat's at-rest cipher does, and the pool is not part of Stoat's public
 // exports. crypto.randomBytes costs ~3 µs a call; filling 4 KiB at a time and handing out copies of bytes not
 // yet used costs ~0.1 µs. Each byte is handed out once, so nothing is weaker.
