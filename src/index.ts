@@ -32,5 +32,5 @@ export type {
   SessionRowClass,
 } from "./session/stores/database/session_row.js";
 export type { ExpireOptions, SessionInfo, SessionsAdmin } from "./session/stores/database/sessions_admin.js";
-export { registerStore } from "./session/stores/registry.js";
+export { registerStore, type StoreName } from "./session/stores/registry.js";
 export type { Loaded, LoadResult, SaveContext, SessionStore, StoreFactory } from "./session/stores/store.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Keyv } from "keyv";
 import type { Application, Config, RoutesDefinition, SessionOptions } from "stoat";
-import type { BackendName } from "../../src/session/stores/adapters/options.js";
+import type { BackendName } from "../../src/session/stores/adapters/index.js";
 import type { Backend } from "../../src/session/stores/backend.js";
 import { DIALECTS, installedTable, uniqueTable } from "../session/stores/database/dialects.js";
 import { testApp } from "../support/app.js";

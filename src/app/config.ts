@@ -1,5 +1,6 @@
 import type { Middleware } from "koa";
 import type { SessionOptions } from "../session/options.js";
+import type { StoreName } from "../session/stores/registry.js";
 import type { SessionStore } from "../session/stores/store.js";
 import type { RoutesDefinition } from "./routes.js";
 import { defaultSecurityHeaders, type SecurityHeaders } from "./security_headers.js";
@@ -11,8 +12,8 @@ export type MiddlewareEntry = "bodyParser" | "session" | "csrf" | "flash" | Midd
 export interface Config {
   routes: RoutesDefinition | undefined;
   session: {
-    /** A registered store name (default "cookie") or a store instance. */
-    store: string | SessionStore;
+    /** A registered store name (default "cookie"; the shipped ones complete in an editor) or a store instance. */
+    store: StoreName | SessionStore;
     options: SessionOptions;
   };
   /**

@@ -19,9 +19,9 @@ import {
   missingPackage,
 } from "../../../src/session/stores/adapters/import_adapter.js";
 import {
-  ADAPTER_PACKAGES,
   type AdapterOptions,
   type BackendName,
+  KEYV_STORES,
   openBackend,
 } from "../../../src/session/stores/adapters/index.js";
 import type { Backend } from "../../../src/session/stores/backend.js";
@@ -386,8 +386,9 @@ describe("missing adapters", () => {
   const importError = (specifier: string) => rejection(import(specifier));
 
   it("every store's adapter is installed for the framework's own specs", async () => {
-    for (const [store, pkg] of Object.entries(ADAPTER_PACKAGES)) {
-      const module = await importAdapter<Record<string, unknown>>(store, pkg);
+    for (const { name, package: pkg } of KEYV_STORES) {
+      if (pkg === undefined) continue; // the app's own Keyv: nothing to import
+      const module = await importAdapter<Record<string, unknown>>(name, pkg);
       expect(Object.keys(module), pkg).to.not.be.empty;
     }
   });

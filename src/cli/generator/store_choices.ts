@@ -1,9 +1,17 @@
+import { type BackendName, keyvStoreNamed } from "../../session/stores/adapters/index.js";
+
 // What `stoat new --store NAME` puts in a project for each store: the options block of
 // config/application.ts, the env vars, the packages, and lines for the README.
 //
 // Each environment gets its own store data (`config.env` is NODE_ENV; the specs run in "test"), as Rails
 // gives each its own database: the specs never read or write development's sessions. `{{prefix}}` is the
 // project's name, cut to fit a key namespace; `{{env}}` becomes `${config.env}` in the generated code.
+
+/** The store's adapter package, as its definition names it (one place says which package a store needs). */
+function adapterPackage(name: BackendName): string[] {
+  const pkg = keyvStoreNamed(name).package;
+  return pkg === undefined ? [] : [pkg];
+}
 
 export interface StoreChoice {
   /** Lines inside `config.session.options = { ... }`, after the common ones. */
@@ -14,7 +22,7 @@ export interface StoreChoice {
   envExample: string[];
   /** Packages the store needs beyond stoat, at the versions Stoat is tested with (versions.ts). */
   packages: string[];
-  /** sqlite3 builds from source: the project approves its install script and links the system SQLite. */
+  /** sqlite3 has an install script (its prebuilt binary, or a compile of SQLite): the project approves it. */
   nativeSqlite?: boolean;
   /** Where the data lives, for the README. */
   note: string;
@@ -47,21 +55,21 @@ export const STORE_CHOICES: Readonly<Record<string, StoreChoice>> = {
     options: ['url: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",', NAMESPACE],
     env: ["REDIS_URL=redis://127.0.0.1:6379"],
     envExample: ["REDIS_URL=redis://127.0.0.1:6379"],
-    packages: ["@keyv/redis"],
+    packages: adapterPackage("redis"),
     note: "Needs a Redis server (`REDIS_URL`); each environment's keys have their own prefix (`{{prefix}}:test:` for the specs).",
   },
   memcache: {
     options: ['memcacheServer: process.env.MEMCACHE_SERVER ?? "localhost:11211",', NAMESPACE],
     env: ["MEMCACHE_SERVER=localhost:11211"],
     envExample: ["MEMCACHE_SERVER=localhost:11211"],
-    packages: ["@keyv/memcache"],
+    packages: adapterPackage("memcache"),
     note: "Needs a memcached server (`MEMCACHE_SERVER`); each environment's keys have their own prefix (`{{prefix}}:test:` for the specs).",
   },
   sqlite: {
     options: ["database: `db/{{env}}.sqlite3`, // db/development.sqlite3; the specs use db/test.sqlite3"],
     env: [],
     envExample: [],
-    packages: ["@keyv/sqlite"],
+    packages: adapterPackage("sqlite"),
     nativeSqlite: true,
     note: "Sessions live in `db/development.sqlite3` (the specs use `db/test.sqlite3`, production `db/production.sqlite3`).",
   },
@@ -69,14 +77,14 @@ export const STORE_CHOICES: Readonly<Record<string, StoreChoice>> = {
     options: ['url: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",', NAMESPACE],
     env: ["DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"],
     envExample: ["DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"],
-    packages: ["@keyv/postgres"],
+    packages: adapterPackage("postgres"),
     note: "Needs a PostgreSQL server (`DATABASE_URL`); each environment's keys have their own prefix (`{{prefix}}:test:` for the specs).",
   },
   mysql: {
     options: ['url: process.env.DATABASE_URL ?? "mysql://root@127.0.0.1:3306/test",', NAMESPACE],
     env: ["DATABASE_URL=mysql://root@127.0.0.1:3306/test"],
     envExample: ["DATABASE_URL=mysql://root@127.0.0.1:3306/test"],
-    packages: ["@keyv/mysql"],
+    packages: adapterPackage("mysql"),
     note: "Needs a MySQL or MariaDB server (`DATABASE_URL`); each environment's keys have their own prefix (`{{prefix}}:test:` for the specs).",
   },
   database: {

@@ -1,14 +1,18 @@
 import { UnknownStoreError } from "../errors.js";
+import { type BackendName, KEYV_STORES } from "./adapters/index.js";
 import { cookieStoreFactory } from "./cookie_store.js";
 import { databaseStoreFactory } from "./database/factory.js";
-import { SERVER_STORE_NAMES, serverStoreFactory } from "./server_factories.js";
+import { serverStoreFactory } from "./server_factories.js";
 import type { SessionStore, StoreFactory } from "./store.js";
 
 // Store names -> factories (Marten's store registry): an unknown name fails at boot, never at first request.
 
+/** The stores Stoat ships, for `config.session.store`; `registerStore` adds others under names of their own. */
+export type StoreName = "cookie" | BackendName | "database" | (string & {});
+
 const factories = new Map<string, StoreFactory>([
   ["cookie", cookieStoreFactory],
-  ...SERVER_STORE_NAMES.map((name) => [name, serverStoreFactory(name)] as const),
+  ...KEYV_STORES.map((definition) => [definition.name, serverStoreFactory(definition)] as const),
   ["database", databaseStoreFactory],
 ]);
 

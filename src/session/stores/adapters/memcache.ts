@@ -1,10 +1,14 @@
 import type { EventEmitter } from "node:events";
 import type { KeyvStoreAdapter } from "keyv";
+import { rules } from "../../validation.js";
 import type { Backend } from "../backend.js";
 import { KeyvBackend } from "../keyv_backend.js";
 import { PooledBackend } from "../pooled_backend.js";
+import { defineKeyvStore } from "./definition.js";
 import { type AdapterClass, importAdapter, keyvClass } from "./import_adapter.js";
-import { ADAPTER_PACKAGES, type AdapterOptions, DEFAULTS } from "./options.js";
+import { type AdapterOptions, DEFAULTS } from "./options.js";
+
+const PACKAGE = "@keyv/memcache";
 
 // memcache: memjs's per-request `timeout` and `conntimeout` (seconds), one attempt (`retries: 1`), an
 // "error" listener (KeyvMemcache is an EventEmitter: an error with no listener crashes the process), TTLs
@@ -30,10 +34,7 @@ interface MemcacheModule {
 }
 
 export async function openMemcache(options: AdapterOptions): Promise<Backend> {
-  const { default: KeyvMemcache } = await importAdapter<MemcacheModule>(
-    "memcache",
-    ADAPTER_PACKAGES.memcache,
-  );
+  const { default: KeyvMemcache } = await importAdapter<MemcacheModule>("memcache", PACKAGE);
   const Keyv = await keyvClass();
   const seconds = options.timeoutMs / 1000;
 
@@ -76,3 +77,13 @@ export async function openMemcache(options: AdapterOptions): Promise<Backend> {
   const size = options.poolSize ?? DEFAULTS.poolSize;
   return size === 1 ? open() : new PooledBackend(Array.from({ length: size }, open));
 }
+
+export const memcacheStore = defineKeyvStore({
+  name: "memcache",
+  package: PACKAGE,
+  rules: {
+    memcacheServer: rules.string(/^[\w.-]+(:\d+)?$/, 'a "host:port" such as "localhost:11211"'),
+    poolSize: rules.wholeNumber(1, 100),
+  },
+  open: openMemcache,
+});

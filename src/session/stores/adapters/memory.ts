@@ -1,9 +1,13 @@
 import type { KeyvStoreAdapter } from "keyv";
 import { ConfigError } from "../../errors.js";
+import { rules } from "../../validation.js";
 import type { Backend } from "../backend.js";
 import { KeyvBackend } from "../keyv_backend.js";
+import { defineKeyvStore } from "./definition.js";
 import { importAdapter, keyvClass } from "./import_adapter.js";
-import { ADAPTER_PACKAGES, type AdapterOptions, DEFAULTS } from "./options.js";
+import { type AdapterOptions, DEFAULTS } from "./options.js";
+
+const PACKAGE = "lru-cache";
 
 // The in-process store: a Keyv over an lru-cache bounded by entry count and age.
 
@@ -25,7 +29,7 @@ export async function openMemory(options: AdapterOptions): Promise<Backend> {
       `session store "memory": maxEntries must be a whole number above 0, got ${maxEntries}`,
     );
   }
-  const { LRUCache } = await importAdapter<LruModule>("memory", ADAPTER_PACKAGES.memory);
+  const { LRUCache } = await importAdapter<LruModule>("memory", PACKAGE);
   const Keyv = await keyvClass();
   const ttlMs = Math.max(1000, options.ttlMs);
   // Bounded by count (least recently used first) and by age: stale entries are never returned, and a purge
@@ -55,3 +59,10 @@ export async function openMemory(options: AdapterOptions): Promise<Backend> {
     },
   });
 }
+
+export const memoryStore = defineKeyvStore({
+  name: "memory",
+  package: PACKAGE,
+  rules: { maxEntries: rules.wholeNumber(1, 10_000_000) },
+  open: openMemory,
+});

@@ -1,10 +1,14 @@
 import { EventEmitter } from "node:events";
 import type { KeyvStoreAdapter } from "keyv";
+import { rules } from "../../validation.js";
 import type { Backend } from "../backend.js";
 import { KeyvBackend } from "../keyv_backend.js";
+import { defineKeyvStore } from "./definition.js";
 import { type Emitter, importAdapter, keyvClass, requireBeside } from "./import_adapter.js";
-import { ADAPTER_PACKAGES, type AdapterOptions, DEFAULTS } from "./options.js";
-import { createOnce, requireUrl } from "./util.js";
+import { type AdapterOptions, DEFAULTS } from "./options.js";
+import { createOnce, requireUrl, urlRule } from "./util.js";
+
+const PACKAGE = "@keyv/mysql";
 
 // mysql: @keyv/mysql's constructor starts a module-global pool and a CREATE TABLE whose failure is an
 // unhandled rejection (a crash when MySQL is down at boot, and a backend that never recovers), and its
@@ -28,8 +32,8 @@ interface Mysql2Module {
 
 export async function openMysql(options: AdapterOptions): Promise<Backend> {
   const url = requireUrl("mysql", options.url);
-  await importAdapter("mysql", ADAPTER_PACKAGES.mysql);
-  const mysql2 = requireBeside<Mysql2Module>("mysql", ADAPTER_PACKAGES.mysql, "mysql2");
+  await importAdapter("mysql", PACKAGE);
+  const mysql2 = requireBeside<Mysql2Module>("mysql", PACKAGE, "mysql2");
   const Keyv = await keyvClass();
   const poolSize = options.poolSize ?? DEFAULTS.poolSize;
   const pool = mysql2.createPool({
@@ -132,3 +136,10 @@ class MysqlStore extends EventEmitter {
     });
   }
 }
+
+export const mysqlStore = defineKeyvStore({
+  name: "mysql",
+  package: PACKAGE,
+  rules: { url: urlRule(["mysql", "mariadb"]), poolSize: rules.wholeNumber(1, 100) },
+  open: openMysql,
+});

@@ -1,5 +1,3 @@
-export type BackendName = "memory" | "redis" | "memcache" | "sqlite" | "postgres" | "mysql" | "keyv";
-
 export interface AdapterOptions {
   /** redis (default "redis://127.0.0.1:6379"), postgres and mysql (required). */
   url?: string;
@@ -30,16 +28,6 @@ export interface AdapterOptions {
 export interface RedisClusterOption {
   rootNodes: readonly (string | { url: string })[];
 }
-
-/** The npm package each store needs. */
-export const ADAPTER_PACKAGES: Readonly<Record<Exclude<BackendName, "keyv">, string>> = {
-  memory: "lru-cache",
-  redis: "@keyv/redis",
-  memcache: "@keyv/memcache",
-  sqlite: "@keyv/sqlite",
-  postgres: "@keyv/postgres",
-  mysql: "@keyv/mysql",
-};
 
 export const DEFAULTS = {
   redisUrl: "redis://127.0.0.1:6379",

@@ -1,7 +1,9 @@
 import type { EventEmitter } from "node:events";
 import type { KeyvStoreAdapter } from "keyv";
+import { rules } from "../../validation.js";
 import type { Backend } from "../backend.js";
 import { KeyvBackend } from "../keyv_backend.js";
+import { defineKeyvStore } from "./definition.js";
 import {
   type AdapterClass,
   type Emitter,
@@ -9,8 +11,10 @@ import {
   keyvClass,
   requireBeside,
 } from "./import_adapter.js";
-import { ADAPTER_PACKAGES, type AdapterOptions, DEFAULTS } from "./options.js";
-import { createOnce, requireUrl } from "./util.js";
+import { type AdapterOptions, DEFAULTS } from "./options.js";
+import { createOnce, requireUrl, urlRule } from "./util.js";
+
+const PACKAGE = "@keyv/postgres";
 
 // postgres: @keyv/postgres keeps one module-global pg.Pool per URL, ended by any instance's disconnect(),
 // with no "error" listener (pg.Pool emits "error" when an idle client's connection drops, which crashes
@@ -35,11 +39,8 @@ interface PgModule {
 
 export async function openPostgres(options: AdapterOptions): Promise<Backend> {
   const url = requireUrl("postgres", options.url);
-  const { default: KeyvPostgres } = await importAdapter<PostgresModule>(
-    "postgres",
-    ADAPTER_PACKAGES.postgres,
-  );
-  const pg = requireBeside<PgModule>("postgres", ADAPTER_PACKAGES.postgres, "pg");
+  const { default: KeyvPostgres } = await importAdapter<PostgresModule>("postgres", PACKAGE);
+  const pg = requireBeside<PgModule>("postgres", PACKAGE, "pg");
   const Keyv = await keyvClass();
   const { timeoutMs } = options;
   const pool = new pg.Pool({
@@ -82,3 +83,10 @@ export async function openPostgres(options: AdapterOptions): Promise<Backend> {
   const keyv = new Keyv({ store: adapter, namespace: options.namespace ?? DEFAULTS.namespace });
   return new KeyvBackend(keyv, { name: "postgres", timeoutMs });
 }
+
+export const postgresStore = defineKeyvStore({
+  name: "postgres",
+  package: PACKAGE,
+  rules: { url: urlRule(["postgres", "postgresql"]), poolSize: rules.wholeNumber(1, 100) },
+  open: openPostgres,
+});

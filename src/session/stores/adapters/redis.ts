@@ -4,9 +4,13 @@ import type { KeyvStoreAdapter } from "keyv";
 import { ConfigError } from "../../errors.js";
 import type { Backend } from "../backend.js";
 import { KeyvBackend, withTimeout } from "../keyv_backend.js";
+import { defineKeyvStore } from "./definition.js";
 import { type AdapterClass, type Emitter, importAdapter, keyvClass } from "./import_adapter.js";
-import { ADAPTER_PACKAGES, type AdapterOptions, DEFAULTS } from "./options.js";
-import { clusterClientOptions, clusterOpener } from "./redis_cluster.js";
+import { type AdapterOptions, DEFAULTS } from "./options.js";
+import { checkRedisCluster, clusterClientOptions, clusterOpener } from "./redis_cluster.js";
+import { urlRule } from "./util.js";
+
+const PACKAGE = "@keyv/redis";
 
 // redis: node-redis queues commands forever while disconnected and @keyv/redis answers no-op values. We
 // build the client ourselves (disableOfflineQueue, connectTimeout, a bounded reconnect delay that retries
@@ -85,7 +89,7 @@ export async function openRedis(options: AdapterOptions): Promise<Backend> {
     default: KeyvRedis,
     createClient,
     createCluster,
-  } = await importAdapter<RedisModule>("redis", ADAPTER_PACKAGES.redis);
+  } = await importAdapter<RedisModule>("redis", PACKAGE);
   const Keyv = await keyvClass();
   const { timeoutMs, cluster } = options;
   const clientOptions = {
@@ -179,3 +183,18 @@ export async function openRedis(options: AdapterOptions): Promise<Backend> {
   }
   return backend;
 }
+
+export const redisStore = defineKeyvStore({
+  name: "redis",
+  package: PACKAGE,
+  rules: { url: urlRule(["redis", "rediss"]), cluster: { check: checkRedisCluster } },
+  // One server or a cluster: both would leave it to guess which the app meant.
+  check(given) {
+    if (given.url !== undefined && given.cluster !== undefined) {
+      throw new ConfigError(
+        'session store "redis" takes `url` (one server) or `cluster` (its root nodes), not both',
+      );
+    }
+  },
+  open: openRedis,
+});

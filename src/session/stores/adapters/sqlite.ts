@@ -3,10 +3,14 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { KeyvStoreAdapter } from "keyv";
 import { ConfigError } from "../../errors.js";
+import { rules } from "../../validation.js";
 import type { Backend } from "../backend.js";
 import { KeyvBackend, withTimeout } from "../keyv_backend.js";
+import { defineKeyvStore } from "./definition.js";
 import { type AdapterClass, importAdapter, keyvClass } from "./import_adapter.js";
-import { ADAPTER_PACKAGES, type AdapterOptions, DEFAULTS } from "./options.js";
+import { type AdapterOptions, DEFAULTS } from "./options.js";
+
+const PACKAGE = "@keyv/sqlite";
 
 // sqlite: opened at boot (an embedded file that cannot be opened is a configuration error), busyTimeout.
 
@@ -18,7 +22,7 @@ interface SqliteModule {
 }
 
 export async function openSqlite(options: AdapterOptions): Promise<Backend> {
-  const { default: KeyvSqlite } = await importAdapter<SqliteModule>("sqlite", ADAPTER_PACKAGES.sqlite);
+  const { default: KeyvSqlite } = await importAdapter<SqliteModule>("sqlite", PACKAGE);
   const Keyv = await keyvClass();
   const given = options.database ?? DEFAULTS.sqliteDatabase;
   const file = given === ":memory:" ? given : resolve(given);
@@ -51,3 +55,10 @@ export async function openSqlite(options: AdapterOptions): Promise<Backend> {
   }
   return backend;
 }
+
+export const sqliteStore = defineKeyvStore({
+  name: "sqlite",
+  package: PACKAGE,
+  rules: { database: rules.string(/^.+$/, "a file path") },
+  open: openSqlite,
+});

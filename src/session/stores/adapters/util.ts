@@ -1,6 +1,7 @@
 import { ConfigError } from "../../errors.js";
+import { type Rule, rules } from "../../validation.js";
 
-// Helpers the SQL stores (postgres, mysql) share.
+// Helpers the adapters share: the URL option (redis, postgres, mysql) and the SQL stores' connection set-up.
 
 export function requireUrl(store: string, url: string | undefined): string {
   if (!url)
@@ -18,4 +19,12 @@ export function createOnce(create: () => Promise<void>): () => Promise<void> {
     });
     return attempt;
   };
+}
+
+/** A URL option of one of `schemes`. */
+export function urlRule(schemes: readonly string[]): Rule {
+  return rules.string(
+    new RegExp(`^(${schemes.join("|")})://`),
+    `a URL starting with ${schemes.map((s) => `${s}://`).join(" or ")}`,
+  );
 }

@@ -3,7 +3,7 @@ import { expiryOf } from "../../expiry.js";
 import { RESERVED_KEY } from "../../record.js";
 import type { SerializerName } from "../../sealing/codec.js";
 import { rules, type Schema } from "../../validation.js";
-import { common } from "../server_factories.js";
+import { serverStoreRules } from "../server_factories.js";
 import type { StoreFactory } from "../store.js";
 import { DatabaseAdmin } from "./admin.js";
 import { type Database, DEFAULT_URL, openDatabase, parseDatabaseUrl } from "./connection.js";
@@ -16,9 +16,9 @@ import { IDENTIFIER, IDENTIFIER_RULE, type TableOptions, tableLayout } from "./t
 const identifier = rules.string(IDENTIFIER, IDENTIFIER_RULE);
 
 export const databaseRules: Schema = {
-  encrypt: common.encrypt!,
-  serializer: common.serializer!,
-  timeout: common.timeout!,
+  encrypt: serverStoreRules.encrypt!,
+  serializer: serverStoreRules.serializer!,
+  timeout: serverStoreRules.timeout!,
   url: rules.string(
     /^(sqlite3?|postgres|postgresql|mysql|mariadb):\/\/./,
     'a URL starting with sqlite://, postgres://, mysql:// or mariadb:// (default "sqlite://db/sessions.sqlite3")',
