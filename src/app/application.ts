@@ -7,8 +7,13 @@ import Koa from "koa";
 import { defineFlashAccessor, flashMiddleware } from "../handlers/flash.js";
 import { csrfMiddleware, defineCsrfAccessor } from "../session/csrf.js";
 import { ConfigError } from "../session/errors.js";
-import { defineSessionAccessor, sessionMiddleware } from "../session/middleware.js";
-import { type ResolvedSessionOptions, resolveSessionOptions } from "../session/options.js";
+import { defineSessionAccessor, type PreviousStoreSetup, sessionMiddleware } from "../session/middleware.js";
+import {
+  type ResolvedSessionOptions,
+  resolveSessionOptions,
+  type SessionOptions,
+  sessionOptionRules,
+} from "../session/options.js";
 import type { SessionsAdmin } from "../session/stores/database/sessions_admin.js";
 import { isSessionStore, storeFactory } from "../session/stores/registry.js";
 import type { SessionStore } from "../session/stores/store.js";
@@ -43,6 +48,8 @@ export class Application {
   /** The resolved session options, or undefined when the session middleware is left out. */
   readonly sessionOptions: ResolvedSessionOptions | undefined;
   readonly #store: SessionStore | Promise<SessionStore> | undefined;
+  /** config.session.previousStore, opened, while the app moves between stores. */
+  readonly #previous: PreviousStoreSetup | undefined;
   readonly #servers = new Set<Server>();
 
   static configure(configure: (config: Config) => void): Application {
@@ -55,7 +62,7 @@ export class Application {
 
   constructor(config: Config) {
     validate(config, configRules, "config");
-    validate(config.session, { store: rules.any(), options: rules.any() }, "config.session");
+    validate(config.session, sessionRules, "config.session");
     this.config = config;
     const names = checkMiddleware(config.middleware);
     const headers = securityHeaderList(config.securityHeaders);
@@ -67,25 +74,24 @@ export class Application {
     answerErrors(this.koa, { development: config.env !== "production", headers });
 
     if (names.includes("session")) {
-      const { store, options } = config.session;
-      const factory = typeof store === "string" ? storeFactory(store) : undefined;
-      if (factory === undefined && !isSessionStore(store)) {
-        throw new ConfigError(
-          "config.session.store must be a store name or an object with load, save, touch and destroy",
+      const { store, options, previousStore, previousOptions } = config.session;
+      const current = openStore(config, store, options, "store", "options");
+      this.sessionOptions = current.options;
+      this.#store = current.store;
+      if (previousStore !== undefined) {
+        // The common options default to the current ones: set only what differed (often nothing).
+        const common = Object.keys(sessionOptionRules).filter((k) => k in options);
+        const inherited = Object.fromEntries(common.map((k) => [k, (options as Record<string, unknown>)[k]]));
+        this.#previous = openStore(
+          config,
+          previousStore,
+          { ...inherited, ...previousOptions },
+          "previousStore",
+          "previousOptions",
         );
+      } else if (previousOptions !== undefined) {
+        throw new ConfigError("config.session.previousOptions needs config.session.previousStore");
       }
-      const secrets = resolveSecrets(options, config.root, config.env === "production");
-      const resolved = resolveSessionOptions(options, factory?.rules ?? {}, secrets);
-      const storeOptions = Object.fromEntries(
-        Object.keys(factory?.rules ?? {}).map((k) => [k, (options as Record<string, unknown>)[k]]),
-      );
-      this.sessionOptions = resolved;
-      this.#store = factory
-        ? factory.create(resolved, storeOptions, { clock: config.clock })
-        : (store as SessionStore);
-      // A store that fails to open (a missing adapter, say) rejects ready() and every request; until
-      // someone awaits it, that rejection must not crash the process as unhandled.
-      if (this.#store instanceof Promise) this.#store.catch(() => {});
     }
     const routes = new Routes();
     config.routes?.(routes);
@@ -97,7 +103,7 @@ export class Application {
 
   /** Ready when the session store is (server-side stores connect lazily); rejects with its ConfigError. */
   async ready(): Promise<void> {
-    await this.#store;
+    await Promise.all([this.#store, this.#previous?.store]);
   }
 
   /**
@@ -170,8 +176,10 @@ export class Application {
           }),
       ),
     );
-    const store = await Promise.resolve(this.#store).catch(() => undefined);
-    await store?.close?.();
+    for (const opening of [this.#store, this.#previous?.store]) {
+      const store = await Promise.resolve(opening).catch(() => undefined);
+      await store?.close?.();
+    }
   }
 
   #middleware(entry: MiddlewareEntry, routes: Routes): Middleware {
@@ -191,8 +199,52 @@ export class Application {
       this.sessionOptions!,
       this.config.clock,
       this.config.env === "production",
+      this.#previous,
     );
   }
+}
+
+const sessionRules = {
+  store: rules.any(),
+  options: rules.any(),
+  previousStore: rules.any(),
+  previousOptions: configRules.session,
+};
+
+/**
+ * Resolves a store from its name (or instance) and options, as `config.session[storeKey]` with
+ * `config.session[optionsKey]`: options checked against the store's own rules, secrets resolved.
+ */
+function openStore(
+  config: Config,
+  store: string | SessionStore,
+  options: SessionOptions,
+  storeKey: string,
+  optionsKey: string,
+): PreviousStoreSetup & { options: ResolvedSessionOptions } {
+  const factory = typeof store === "string" ? storeFactory(store) : undefined;
+  if (factory === undefined && !isSessionStore(store)) {
+    throw new ConfigError(
+      `config.session.${storeKey} must be a store name or an object with load, save, touch and destroy`,
+    );
+  }
+  const secrets = resolveSecrets(options, config.root, config.env === "production");
+  const resolved = resolveSessionOptions(
+    options,
+    factory?.rules ?? {},
+    secrets,
+    `config.session.${optionsKey}`,
+  );
+  const storeOptions = Object.fromEntries(
+    Object.keys(factory?.rules ?? {}).map((k) => [k, (options as Record<string, unknown>)[k]]),
+  );
+  const opened = factory
+    ? factory.create(resolved, storeOptions, { clock: config.clock })
+    : (store as SessionStore);
+  // A store that fails to open (a missing adapter, say) rejects ready() and every request; until
+  // someone awaits it, that rejection must not crash the process as unhandled.
+  if (opened instanceof Promise) opened.catch(() => {});
+  return { store: opened, options: resolved };
 }
 
 /** How often close() closes connections that have finished their last request. */

@@ -15,6 +15,17 @@ export interface Config {
     /** A registered store name (default "cookie"; the shipped ones complete in an editor) or a store instance. */
     store: StoreName | SessionStore;
     options: SessionOptions;
+    /**
+     * The store the app ran on before (a name or an instance), while moving to `store` without signing
+     * anyone out: a session `store` does not know is read from here, saved to `store` and removed here
+     * (docs/moving-stores.md). Keep it until the longest session made before the switch has expired.
+     */
+    previousStore?: string | SessionStore;
+    /**
+     * The previous store's options, checked against its own rules as `options` is against the store's;
+     * the common ones (key, domain, path, expiry, secret, oldSecret) default to `options`' values.
+     */
+    previousOptions?: SessionOptions;
   };
   /**
    * Default `["bodyParser", "session", "csrf", "flash"]`; leave out "session" (with "csrf" and "flash") to

@@ -5,6 +5,7 @@ import { SessionNotEnabledError } from "./errors.js";
 import { reportSuspicious } from "./events.js";
 import { expiryOf, pastAbsoluteTimeout } from "./expiry.js";
 import { newSessionId } from "./ids.js";
+import { type Lookup, PreviousStore } from "./migration.js";
 import type { ResolvedSessionOptions } from "./options.js";
 import { emptyRecord, isEmptyRecord, type SessionRecord } from "./record.js";
 import { internals, Session, type SessionInternals } from "./session.js";
@@ -27,9 +28,17 @@ class RequestSession {
   readonly #cookie: SessionCookie;
   readonly #options: ResolvedSessionOptions;
   readonly #clock: () => number;
+  /** config.session.previousStore, when the app is moving between stores. */
+  readonly #previous: PreviousStore | undefined;
   #session: Session | undefined;
   #cookieRead = false;
   #incomingValue: string | undefined;
+  /** The value came in under the previous store's cookie name (the current cookie was absent). */
+  #underPreviousName = false;
+  /** With a previous store: where preload() found the value. */
+  #lookup: Lookup | undefined;
+  /** The value of a record found in the previous store, to save to the current one and destroy there. */
+  #migrating: string | undefined;
   /** What the store held for it, when it held something valid. */
   #loaded: Loaded | undefined;
   /** Server-side stores: what preload() found, or why it failed. */
@@ -44,12 +53,14 @@ class RequestSession {
     cookie: SessionCookie,
     options: ResolvedSessionOptions,
     clock: () => number,
+    previous: PreviousStore | undefined,
   ) {
     this.#ctx = ctx;
     this.#store = store;
     this.#cookie = cookie;
     this.#options = options;
     this.#clock = clock;
+    this.#previous = previous;
   }
 
   get session(): Session {
@@ -70,7 +81,14 @@ class RequestSession {
     const value = this.#incoming;
     if (value === undefined || value === "") return;
     try {
-      this.#preloaded = await this.#store.load(value, this.#clock());
+      if (this.#previous === undefined) this.#preloaded = await this.#store.load(value, this.#clock());
+      else
+        this.#lookup = await this.#previous.lookup(
+          this.#store,
+          value,
+          this.#underPreviousName,
+          this.#clock(),
+        );
     } catch (err) {
       this.#preloadError = err;
     }
@@ -80,6 +98,10 @@ class RequestSession {
   get #incoming(): string | undefined {
     if (!this.#cookieRead) {
       this.#incomingValue = this.#cookie.read(this.#ctx);
+      if (this.#incomingValue === undefined && this.#previous !== undefined) {
+        this.#incomingValue = this.#previous.read(this.#ctx);
+        this.#underPreviousName = this.#incomingValue !== undefined;
+      }
       this.#cookieRead = true;
     }
     return this.#incomingValue;
@@ -90,6 +112,7 @@ class RequestSession {
     const value = this.#incoming;
     if (value === undefined) return emptyRecord(now);
     if (this.#preloadError !== undefined) throw this.#preloadError;
+    if (this.#previous !== undefined && value !== "") return this.#loadFromEither(value, now);
     const result: LoadResult =
       value === ""
         ? { rejected: "malformed" }
@@ -104,6 +127,32 @@ class RequestSession {
     if (pastAbsoluteTimeout(result.record, this.#options, now)) {
       reportSuspicious("absolute-timeout", this.#store.name);
       return emptyRecord(now);
+    }
+    this.#loaded = result;
+    internals(this.#session!).setId(value);
+    return result.record;
+  }
+
+  /** #load with a previous store: the current store's record, else the previous one's, to be moved. */
+  #loadFromEither(value: string, now: number): SessionRecord {
+    // Both stores answer synchronously when preload() did not run (a cookie store in each place).
+    const lookup =
+      this.#lookup ?? (this.#previous!.lookup(this.#store, value, this.#underPreviousName, now) as Lookup);
+    const result = lookup.result;
+    if (result === undefined) return emptyRecord(now);
+    if ("rejected" in result) {
+      reportSuspicious(result.rejected, lookup.store.name);
+      return emptyRecord(now);
+    }
+    if (pastAbsoluteTimeout(result.record, this.#options, now)) {
+      reportSuspicious("absolute-timeout", lookup.store.name);
+      return emptyRecord(now);
+    }
+    if (lookup.migrating) {
+      // Saved under a new id: an id is never carried into another store. The handler sees it already.
+      this.#migrating = value;
+      internals(this.#session!).ensureId();
+      return result.record;
     }
     this.#loaded = result;
     internals(this.#session!).setId(value);
@@ -129,6 +178,8 @@ class RequestSession {
    * | unchanged, expiry would move by | touched (cookie store: resealed), Set-Cookie            |
    * |   at least touchAfter           |                                                         |
    * | unchanged otherwise             | nothing                                                 |
+   * | found in the previous store     | saved to this store under a new id, changed or not, then |
+   * |                                 | destroyed in the previous one (previousStore)           |
    */
   commit(): Promise<void> | undefined {
     if (this.#beforeCommit) for (const hook of this.#beforeCommit) hook();
@@ -182,9 +233,19 @@ class RequestSession {
       !isEmptyRecord(state.record);
     // flush() may come before anything was read: the record it ends is the one the cookie names.
     if ((state.flushed && this.#incoming !== undefined) || (state.cycled && this.#loaded && !move)) {
-      return after(this.#store.destroy(this.#incoming!), () => this.#persist(session, state, move));
+      return after(this.#destroyIncoming(), () => this.#persist(session, state, move));
     }
     return this.#persist(session, state, move);
+  }
+
+  /** Destroys the record the incoming cookie names, in the store it belongs to. */
+  #destroyIncoming(): void | Promise<void> {
+    const value = this.#incoming!;
+    const previous = this.#previous;
+    if (previous === undefined || this.#loaded !== undefined) return this.#store.destroy(value);
+    if (this.#migrating !== undefined || this.#underPreviousName) return previous.store.destroy(value);
+    // Never read (flush() first), or known to neither: it may be either store's.
+    return after(this.#store.destroy(value), () => previous.store.destroy(value));
   }
 
   #persist(session: Session, state: SessionInternals, move: boolean): Promise<void> | undefined {
@@ -193,16 +254,21 @@ class RequestSession {
     if (isEmptyRecord(record)) {
       // Emptied: the record goes too (unless flush already took it), so a copied cookie is worth nothing.
       const clear = () => {
-        if (this.#incoming !== undefined) this.#cookie.clear(ctx);
+        if (this.#incoming !== undefined) this.#clearIncoming();
       };
       if (this.#loaded && !state.flushed && !state.cycled)
         return after(this.#store.destroy(this.#incoming!), clear);
+      if (this.#migrating !== undefined && !state.flushed)
+        return after(this.#previous!.store.destroy(this.#migrating), clear);
       clear();
       return undefined;
     }
     const now = this.#clock();
     const expiresAt = expiryOf(record, this.#options, now);
     const cookieExpiry = record.browserSession ? undefined : expiresAt;
+    // After flush() the previous record is already destroyed: what is left is a new session like any other.
+    if (this.#migrating !== undefined && !state.flushed)
+      return this.#migrate(state, this.#migrating, expiresAt, cookieExpiry, now);
     if (session.modified) {
       const existing = this.#loaded !== undefined && !state.flushed && !state.cycled;
       const context = { existing, changes: state.changes, ...(move ? { replacing: this.#incoming! } : {}) };
@@ -212,7 +278,7 @@ class RequestSession {
           // cookie to the request that won (its Set-Cookie carries the one valid id).
           if (!move) this.#cookie.clear(ctx);
         } else {
-          this.#cookie.write(ctx, value, cookieExpiry);
+          this.#writeCookie(value, cookieExpiry);
         }
       });
     }
@@ -222,6 +288,44 @@ class RequestSession {
       );
     }
     return undefined;
+  }
+
+  /**
+   * A record found in the previous store goes to this one, as a new record under a new id, then leaves the
+   * previous store. Destroy wins: one destroyed there meanwhile (a sign-out in another request) is not
+   * brought back. Saved first, destroyed after, so a failed save leaves the session where it was.
+   */
+  #migrate(
+    state: SessionInternals,
+    from: string,
+    expiresAt: number,
+    cookieExpiry: number | undefined,
+    now: number,
+  ): Promise<void> | undefined {
+    const previous = this.#previous!;
+    return after(previous.stillThere(from, now), (there) => {
+      if (!there) {
+        this.#clearIncoming();
+        return undefined;
+      }
+      const context = { existing: false, changes: state.changes };
+      return after(this.#store.save(state.record, expiresAt, state.ensureId(), now, context), (value) => {
+        if (value === undefined) return this.#clearIncoming();
+        this.#writeCookie(value, cookieExpiry);
+        return after(previous.store.destroy(from), () => undefined);
+      });
+    });
+  }
+
+  /** Sends the session cookie; a value that came in under the previous cookie's name has that cookie cleared. */
+  #writeCookie(value: string, expiresAt: number | undefined): void {
+    this.#cookie.write(this.#ctx, value, expiresAt);
+    if (this.#underPreviousName) this.#previous!.cookie!.clear(this.#ctx);
+  }
+
+  /** Clears the cookie the request came in with. */
+  #clearIncoming(): void {
+    (this.#underPreviousName ? this.#previous!.cookie! : this.#cookie).clear(this.#ctx);
   }
 }
 
@@ -242,27 +346,47 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === "function";
 }
 
+/** config.session.previousStore, opened, with its resolved previousOptions. */
+export interface PreviousStoreSetup {
+  store: SessionStore | Promise<SessionStore>;
+  options: ResolvedSessionOptions;
+}
+
 /** The `session` middleware: gives each request a lazy `ctx.session` and commits it after downstream. */
 export function sessionMiddleware(
   store: SessionStore | Promise<SessionStore>,
   options: ResolvedSessionOptions,
   clock: () => number,
   production: boolean,
+  previous?: PreviousStoreSetup,
 ): Middleware {
   const cookie = new SessionCookie(options, production);
+  let previousStore: PreviousStore | undefined;
+  /** Server-side stores (in either place) read before the handler runs; decided once, when they open. */
+  let preloads = false;
+  const opened = (current: SessionStore, before: SessionStore | undefined) => {
+    if (before) previousStore = new PreviousStore(before, previous!.options, options, production);
+    preloads = previousStore ? previousStore.preloads(current) : current.usesIds === true;
+    return current;
+  };
   // A store that connects asynchronously is awaited once; after that the hot path has no extra await.
-  let ready = store instanceof Promise ? undefined : store;
-  const pending = ready ? undefined : Promise.resolve(store).then((s) => (ready = s));
+  let ready =
+    store instanceof Promise || previous?.store instanceof Promise
+      ? undefined
+      : opened(store, previous?.store as SessionStore | undefined);
+  const pending = ready
+    ? undefined
+    : Promise.all([store, previous?.store]).then(([current, before]) => (ready = opened(current, before)));
   // A store that fails to open rejects every request through `pending`; until one comes, not unhandled.
   pending?.catch(() => {});
   // Promise chains, not an async function: this wraps every request, and each async layer is a promise more.
   return function session(ctx, next): Promise<void> {
     if (ready === undefined) return pending!.then(() => session(ctx, next));
-    const request = new RequestSession(ctx, ready, cookie, options, clock);
+    const request = new RequestSession(ctx, ready, cookie, options, clock, previousStore);
     (ctx as unknown as Record<symbol, RequestSession>)[kRequestSession] = request;
     // Inline arrows, not a named const: tsx (keepNames) gives every named closure a __name() call, and this
     // one would be made on every request.
-    if (ready.usesIds)
+    if (preloads)
       return request
         .preload()
         .then(() => next())

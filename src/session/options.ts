@@ -100,13 +100,17 @@ export const sessionOptionRules: Schema = {
   oldSecret: rules.any(),
 };
 
-/** Checks `given` (common options plus the store's own) and fills in the defaults. */
+/**
+ * Checks `given` (common options plus the store's own) and fills in the defaults. `where` names them in
+ * errors (config.session.previousOptions for the previous store's).
+ */
 export function resolveSessionOptions(
   given: SessionOptions,
   storeRules: Schema,
   secrets: readonly string[],
+  where = "config.session.options",
 ): ResolvedSessionOptions {
-  validate(given, { ...sessionOptionRules, ...storeRules }, "config.session.options");
+  validate(given, { ...sessionOptionRules, ...storeRules }, where);
   const expireAfter = given.expireAfter ?? 1209600;
   const resolved: ResolvedSessionOptions = {
     key: given.key ?? "_stoat_session",
@@ -122,7 +126,7 @@ export function resolveSessionOptions(
   };
   if (resolved.touchAfter >= expireAfter) {
     throw new ConfigError(
-      `config.session.options.touchAfter (${resolved.touchAfter}) must be less than expireAfter (${expireAfter})`,
+      `${where}.touchAfter (${resolved.touchAfter}) must be less than expireAfter (${expireAfter})`,
     );
   }
   const prefixed = resolved.key.startsWith("__Host-")
@@ -130,15 +134,15 @@ export function resolveSessionOptions(
     : resolved.key.startsWith("__Secure-") && "__Secure-";
   if (prefixed) {
     if (resolved.secure === false) {
-      throw new ConfigError(`config.session.options.secure cannot be false with a ${prefixed} cookie name`);
+      throw new ConfigError(`${where}.secure cannot be false with a ${prefixed} cookie name`);
     }
     resolved.secure = true;
   }
   if (prefixed === "__Host-" && (resolved.domain !== undefined || resolved.path !== "/")) {
-    throw new ConfigError('a __Host- cookie name needs path "/" and no domain (config.session.options)');
+    throw new ConfigError(`a __Host- cookie name needs path "/" and no domain (${where})`);
   }
   if (resolved.sameSite === "none" && resolved.secure === false) {
-    throw new ConfigError('config.session.options.sameSite "none" needs secure (browsers drop it otherwise)');
+    throw new ConfigError(`${where}.sameSite "none" needs secure (browsers drop it otherwise)`);
   }
   return resolved;
 }
