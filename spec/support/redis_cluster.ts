@@ -18,6 +18,8 @@ export interface RedisCluster {
   readonly ports: readonly number[];
   /** "redis://127.0.0.1:<port>" of every master, for `cluster.rootNodes`. */
   readonly urls: readonly string[];
+  /** The nodes' process ids, in the order of `ports` (a spec may SIGSTOP them for an outage). */
+  readonly pids: readonly number[];
   /** Runs a redis-cli command against one node and answers its output. */
   cli(port: number, ...args: string[]): Promise<string>;
   /** Stops every process (by pid) and removes the directory. */
@@ -67,7 +69,8 @@ export async function startRedisCluster(chosen?: readonly number[]): Promise<Red
         return (await cli(port, "CLUSTER", "INFO")).includes("cluster_state:ok");
       });
     const urls = ports.map((port) => `redis://127.0.0.1:${port}`);
-    return { ports, urls, cli, stop };
+    const pids = children.map((child) => child.pid as number);
+    return { ports, urls, pids, cli, stop };
   } catch (error) {
     await stop();
     throw error;

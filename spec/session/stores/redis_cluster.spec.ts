@@ -5,15 +5,13 @@ import { SessionStoreUnavailableError } from "../../../src/session/errors.js";
 import { newSessionId, privateId } from "../../../src/session/ids.js";
 import { openBackend } from "../../../src/session/stores/adapters/index.js";
 import type { Backend } from "../../../src/session/stores/backend.js";
-import { ServerStore } from "../../../src/session/stores/server_store.js";
-import { cookieValue, SECRET, testApp } from "../../support/app.js";
+import { cookieValue, testApp } from "../../support/app.js";
 import { Gate, raceCycleKeys } from "../../support/gate.js";
 import { clusterPorts, type RedisCluster, startRedisCluster } from "../../support/redis_cluster.js";
 import { useBinary } from "../../support/services.js";
-import { storeContract } from "../../support/store_contract.js";
 
-// The redis store on a Redis Cluster of three masters: the shared store contract, and
-// cycleKey, whose move cannot be one script there (two ids hash to different slots), so it is a
+// The redis store on a Redis Cluster of three masters (the shared store contract runs on it from
+// store_contract.spec.ts): cycleKey, whose move cannot be one script there (two ids hash to different slots), so it is a
 // compare-and-delete of the old key followed by a write of the new one.
 
 const namespace = `cluster-${Date.now().toString(36)}`;
@@ -43,15 +41,6 @@ describe("redis store on a Redis Cluster", function () {
   });
   after(async () => {
     await cluster?.stop();
-  });
-
-  storeContract("redis (cluster)", {
-    make: async () => {
-      const backend = await open();
-      return {
-        store: new ServerStore("redis", backend, { secrets: [SECRET], encrypt: true, serializer: "msgpack" }),
-      };
-    },
   });
 
   it("spreads sessions over the masters, and reads them back through any root node", async () => {
