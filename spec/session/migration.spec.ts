@@ -22,6 +22,9 @@ import { DIALECTS, installedTable, uniqueTable } from "./stores/database/dialect
 // (the new store, with A's as previousStore): read there, moved to B's store under a new value, gone from
 // A's; unknown, expired and flushed sessions stay that way.
 
+/** What a request does between loading its session and committing it (another request, say). */
+let meanwhile: (() => Promise<unknown>) | undefined;
+
 class Probe extends Handler {
   async read() {
     this.json({ data: this.session.toJSON(), notice: this.flash.get("notice") ?? null });
@@ -40,13 +43,19 @@ class Probe extends Handler {
     this.session.flush();
     this.json({ ok: true });
   }
+  async readSlowly() {
+    const data = this.session.toJSON();
+    await meanwhile?.();
+    this.json({ data });
+  }
   async untouched() {
     this.json({ ok: true });
   }
 }
 
 const routes: RoutesDefinition = (r) => {
-  for (const action of ["read", "write", "signIn", "flush", "untouched"]) r.get(`/${action}`, Probe, action);
+  for (const action of ["read", "write", "signIn", "flush", "readSlowly", "untouched"])
+    r.get(`/${action}`, Probe, action);
   r.post("/write", Probe, "write");
 };
 
@@ -230,6 +239,25 @@ for (const move of moves) {
       expect(res.body.data).to.deep.equal({});
       expect(cookieValue(res, newKey) ?? "").to.equal("");
     });
+
+    // Only where the old store keeps records: a cookie cannot be signed out anywhere but in its browser.
+    const destroyWins = move.from().store === "cookie" ? () => undefined : it;
+    destroyWins(
+      "destroy wins: a session signed out in the old store while a request moves it is not brought back",
+      async () => {
+        const old = await signedIn();
+        meanwhile = () => oldApp.get("/flush").set("Cookie", cookie(oldKey, old));
+        try {
+          const res = await newApp.get("/readSlowly").set("Cookie", cookie(oldKey, old));
+          expect(res.body.data).to.deep.equal({ user: "ann" });
+          expect(cookieValue(res, oldKey)).to.equal("");
+          if (oldKey !== newKey) expect(setCookieFor(res, newKey)).to.equal(undefined);
+        } finally {
+          meanwhile = undefined;
+        }
+        expect((await newApp.get("/read").set("Cookie", cookie(oldKey, old))).body.data).to.deep.equal({});
+      },
+    );
 
     it("a session flushed after the switch stays flushed in both stores", async () => {
       const old = await signedIn();
