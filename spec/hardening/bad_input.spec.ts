@@ -17,18 +17,15 @@ import { onMariaDB, removeScratch, SERVER_STORES, STORES, type StoreCase, storeO
 // already proven elsewhere on the same store:
 // - spec/session/cookie_store_http.spec.ts: the cookie store's garbage, truncated, bit-flipped (first
 //   character of a part), wrong-password, expired and 4097-byte seals, each with its reason;
-// - spec/session/stores/server_stores_http.spec.ts: every server store refuses `../x`, `a/b`, `*`, `%`, `'`
-//   and a 10 KB id before any store read, and a well-formed unknown id reads nothing and creates nothing;
+// - spec/session/stores/store_contract.spec.ts: every store refuses `../x`, `a/b`, `*`, `%`, `'` and a 10 KB
+//   id before any store read; a 1 MB session is kept exactly, or refused with CookieOverflowError (cookie)
+//   or SessionOverflowError (memcache, database) and nothing written;
+// - spec/session/stores/server_stores_http.spec.ts: a well-formed unknown id reads nothing, creates nothing;
 // - spec/session/session.spec.ts: set() throws InvalidSessionValueError for non-strings (no HTTP, no store);
 // - spec/session/stores/backends.spec.ts: 1 MB, NFC/NFD and emoji strings on each backend (not as session
 //   keys and values over HTTP).
 
 const COOKIE = "_stoat_session";
-
-/** A 1 MB value that is not one repeated character, so a truncation or a shifted chunk shows. */
-const ONE_MB = 1_000_000;
-const pattern = (n: number) =>
-  Array.from({ length: n }, (_, i) => String.fromCharCode(33 + ((i * 7919) % 94))).join("");
 
 const BAD_VALUES: Record<string, () => unknown> = {
   bigint: () => 10n,
@@ -55,10 +52,6 @@ class Probe extends Handler {
       this.json({ error: (err as Error).name }, { status: 422 });
     }
   }
-  async big() {
-    this.session.set("blob", pattern(Number(this.params.n)));
-    this.json({ id: this.session.id ?? null });
-  }
   /** Sets a key with `expireIn(s)`; answers the error it got, if any. */
   async expire() {
     try {
@@ -82,7 +75,7 @@ class Probe extends Handler {
 }
 
 const routes: RoutesDefinition = (r) => {
-  for (const action of ["read", "write", "big", "bad", "expire"]) r.get(`/${action}`, Probe, action);
+  for (const action of ["read", "write", "bad", "expire"]) r.get(`/${action}`, Probe, action);
   r.post("/read", Probe, "read");
   r.post("/put", Probe, "put");
 };
@@ -470,100 +463,6 @@ describe("hardening: bad input is answered cleanly", function () {
         expect(back.entries).to.deep.equal(pairs);
         expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
       });
-    }
-  });
-
-  describe("1 MB values", () => {
-    it("cookie: CookieOverflowError, no Set-Cookie (answered 500: the app stored too much, not bad input)", async () => {
-      // An app of its own: the error listener must be there before callback(), or Koa also prints the error.
-      const app = testApp({ routes });
-      const errors: unknown[] = [];
-      app.koa.on("error", (err: unknown) => errors.push(err));
-      try {
-        const res = await request(app.callback()).get(`/big?n=${ONE_MB}`);
-        expect(res.status).to.equal(500);
-        expect(cookieValue(res)).to.equal(undefined);
-        expect(errors.map((e) => (e as Error).name)).to.deep.equal(["CookieOverflowError"]);
-      } finally {
-        await app.close();
-      }
-    });
-    /** A 1 MB write on top of a small session, on an app of its own (listening for errors before callback()). */
-    async function bigWrite(store: StoreCase, extra: Record<string, unknown> = {}) {
-      const app = testApp({ routes, store: store.name, options: { ...store.options(), ...extra } });
-      const errors: (Error & { cause?: unknown })[] = [];
-      app.koa.on("error", (err: Error) => errors.push(err));
-      await app.ready();
-      const small = cookieValue(await request(app.callback()).get("/write?k=user&v=ann"))!;
-      const res = await request(app.callback()).get(`/big?n=${ONE_MB}`).set("Cookie", `${COOKIE}=${small}`);
-      return { app, errors, small, res };
-    }
-
-    /** The value under `cookie` is exactly the 1 MB pattern (plus the small session's key). */
-    async function expectExact(app: Application, cookie: string) {
-      const back = await readWith(app, `${COOKIE}=${cookie}`);
-      expect(back.entries.map(([k]) => k)).to.deep.equal(["user", "blob"]);
-      const value = back.entries[1]![1];
-      expect(value.length).to.equal(ONE_MB);
-      expect(value === pattern(ONE_MB), "the 1 MB value came back different").to.equal(true);
-    }
-
-    for (const store of SERVER_STORES) {
-      if (store.name === "memcache") {
-        // memcached keeps items of at most 1 MiB: the ~1.4 MB encrypted record is refused before it is sent
-        // (SessionOverflowError, 500: the app stored too much), so the session that was there stays as it was
-        // (memcached itself would answer "Value too large" and drop the key). Never truncated.
-        it(`${store.label}: SessionOverflowError before sending, the stored session untouched, never truncated`, async function () {
-          await stores.open(this, store);
-          const { app, errors, small, res } = await bigWrite(store);
-          try {
-            expect(res.status).to.equal(500);
-            expect(cookieValue(res)).to.equal(undefined);
-            expect(errors.map((e) => e.name)).to.deep.equal(["SessionOverflowError"]);
-            expect(errors[0]!.message).to.match(/the memcache store keeps at most 1000000/);
-            expect((await readWith(app, `${COOKIE}=${small}`)).entries).to.deep.equal([["user", "ann"]]);
-          } finally {
-            await app.close();
-          }
-        });
-      } else if (store.name === "database") {
-        // maxDataBytes (default 65535) is checked before any write: SessionOverflowError, answered 500 (the
-        // app stored too much, not bad input), the stored session untouched. Raised, the value is kept exactly.
-        it(`${store.label}: SessionOverflowError over maxDataBytes, nothing written; stored exactly when raised`, async function () {
-          await stores.open(this, store);
-          const refused = await bigWrite(store);
-          try {
-            expect(refused.res.status).to.equal(500);
-            expect(cookieValue(refused.res)).to.equal(undefined);
-            expect(refused.errors.map((e) => e.name)).to.deep.equal(["SessionOverflowError"]);
-            expect(refused.errors[0]!.message).to.include("maxDataBytes (65535)");
-            expect((await readWith(refused.app, `${COOKIE}=${refused.small}`)).entries).to.deep.equal([
-              ["user", "ann"],
-            ]);
-          } finally {
-            await refused.app.close();
-          }
-          const raised = await bigWrite(store, { maxDataBytes: 4_000_000 });
-          try {
-            expect(raised.res.status).to.equal(200);
-            expect(raised.errors).to.deep.equal([]);
-            expect(cookieValue(raised.res) ?? raised.small, "the same id").to.equal(raised.small);
-            await expectExact(raised.app, raised.small);
-          } finally {
-            await raised.app.close();
-          }
-        });
-      } else {
-        it(`${store.label}: stored exactly, never truncated`, async function () {
-          const { app } = await stores.open(this, store);
-          const small = cookieValue(await request(app.callback()).get("/write?k=user&v=ann"))!;
-          const res = await request(app.callback())
-            .get(`/big?n=${ONE_MB}`)
-            .set("Cookie", `${COOKIE}=${small}`);
-          expect(res.status).to.equal(200);
-          await expectExact(app, small);
-        });
-      }
     }
   });
 

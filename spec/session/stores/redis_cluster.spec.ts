@@ -1,18 +1,15 @@
 import { expect } from "chai";
-import { type Application, Handler, type RoutesDefinition } from "stoat";
-import request from "supertest";
 import { SessionStoreUnavailableError } from "../../../src/session/errors.js";
 import { newSessionId, privateId } from "../../../src/session/ids.js";
 import { openBackend } from "../../../src/session/stores/adapters/index.js";
 import type { Backend } from "../../../src/session/stores/backend.js";
-import { cookieValue, testApp } from "../../support/app.js";
-import { Gate, raceCycleKeys } from "../../support/gate.js";
 import { clusterPorts, type RedisCluster, startRedisCluster } from "../../support/redis_cluster.js";
 import { useBinary } from "../../support/services.js";
 
-// The redis store on a Redis Cluster of three masters (the shared store contract runs on it from
-// store_contract.spec.ts): cycleKey, whose move cannot be one script there (two ids hash to different slots), so it is a
-// compare-and-delete of the old key followed by a write of the new one.
+// The redis store on a Redis Cluster of three masters, below the HTTP layer (the shared store contract runs
+// on it from store_contract.spec.ts): sessions spread over the masters, and cycleKey, whose move cannot be
+// one script there (two ids hash to different slots), so it is a compare-and-delete of the old key followed
+// by a write of the new one.
 
 const namespace = `cluster-${Date.now().toString(36)}`;
 let cluster: RedisCluster;
@@ -107,57 +104,5 @@ describe("redis store on a Redis Cluster", function () {
       await backend.close();
       await late.stop();
     }
-  });
-
-  describe("over HTTP", () => {
-    let gate: Gate | undefined;
-    const apps: Application[] = [];
-    class Probe extends Handler {
-      async set() {
-        this.session.set("user", "ann");
-        this.json({ ok: true });
-      }
-      async read() {
-        this.json({ data: this.session.toJSON() });
-      }
-      async cycle() {
-        this.session.cycleKey();
-        await gate!.enter();
-        this.json({ id: this.session.id ?? null });
-      }
-    }
-    const routes: RoutesDefinition = (r) => {
-      for (const action of ["set", "read", "cycle"]) r.get(`/${action}`, Probe, action);
-    };
-    const app = () => {
-      const made = testApp({
-        routes,
-        store: "redis",
-        options: { cluster: { rootNodes: cluster.urls }, timeout: 10 },
-      });
-      apps.push(made);
-      return request(made.callback());
-    };
-    const cookie = (id: string) => `_stoat_session=${id}`;
-    afterEach(async () => {
-      gate?.release();
-      gate = undefined;
-      await Promise.all(apps.splice(0).map((a) => a.close()));
-    });
-
-    it("two parallel cycleKey() calls in two apps end on one valid id", async () => {
-      const [one, two] = [app(), app()];
-      const id = cookieValue(await one.get("/set"))!;
-      gate = new Gate();
-      const { responses, winner, fresh } = await raceCycleKeys(
-        gate,
-        [one, two].map((http) => http.get("/cycle").set("Cookie", cookie(id))),
-      );
-      const loser = responses.find((r) => r !== winner)!.body.id as string;
-      const read = async (sid: string) => (await one.get("/read").set("Cookie", cookie(sid))).body.data;
-      expect(await read(id), "the old id is gone").to.deep.equal({});
-      expect(await read(loser), "the loser's id was never stored").to.deep.equal({});
-      expect(await read(fresh)).to.deep.equal({ user: "ann" });
-    });
   });
 });
