@@ -54,9 +54,10 @@ function viaProxy(url: string, port: number): string {
   return proxied.href;
 }
 
+// docs/stores.md, Concurrency.
 const NO_COMPARE_AND_SET =
-  "its adapter has no compare-and-set: a writer merges onto a read made right before its write, so " +
-  "another process's change is kept when it lands outside that window (docs/stores.md, Concurrency)";
+  "no compare-and-set in its adapter: a write merges onto a read made just before it, so a change from " +
+  "another process is kept unless it lands in between";
 
 /** A Keyv store on a shared service, reached through a proxy for its outage. */
 function keyvCase(
