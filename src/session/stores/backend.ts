@@ -1,3 +1,18 @@
+import type { SessionRecord } from "../record.js";
+
+/**
+ * What a write stores, for a persistence that keeps columns beside the value (the `database` store's
+ * user_id, expires_at and updated_at), as Django's create_model_instance is the one hook for them. A
+ * key-value backend ignores it.
+ */
+export interface WriteOf {
+  record: SessionRecord;
+  expiresAt: number;
+  now: number;
+  /** The key is new (a new session, or a new id): nothing is stored under it yet, so a plain insert. */
+  fresh?: boolean;
+}
+
 /**
  * The raw key-value persistence under a server-side store (Redis, memcached, SQL tables via Keyv).
  * Keys arrive already hashed (`2::` + sha256 hex of the public id) and values already encoded and
@@ -8,7 +23,7 @@ export interface Backend {
   /** The stored value, or undefined when there is none (or it expired in the backend). */
   get(key: string): Promise<string | undefined>;
   /** Stores `value`; the backend may drop it after `ttlMs` (space reclamation only: expiry is checked on read). */
-  set(key: string, value: string, ttlMs: number): Promise<void>;
+  set(key: string, value: string, ttlMs: number, of?: WriteOf): Promise<void>;
   /**
    * Removes `key`; removing a missing key is not an error. May answer whether something was there (a hint
    * only: not every store can tell atomically).
@@ -24,12 +39,19 @@ export interface Backend {
    * Optional, atomic: stores `next` under `key` only if the key still holds version `expected` (from
    * getVersioned); false when it changed or is gone (a deleted key is never brought back).
    */
-  compareAndSet?(key: string, expected: string, next: string, ttlMs: number): Promise<boolean>;
+  compareAndSet?(key: string, expected: string, next: string, ttlMs: number, of?: WriteOf): Promise<boolean>;
   /**
    * Optional, atomic: if `from` still holds version `expected`, deletes it and stores `next` under `to`
    * (cycleKey); false, with nothing changed, otherwise.
    */
-  compareAndMove?(from: string, expected: string, to: string, next: string, ttlMs: number): Promise<boolean>;
+  compareAndMove?(
+    from: string,
+    expected: string,
+    to: string,
+    next: string,
+    ttlMs: number,
+    of?: WriteOf,
+  ): Promise<boolean>;
   /** Closes connections; later calls may throw. */
   close(): Promise<void>;
 }

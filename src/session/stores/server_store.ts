@@ -1,10 +1,16 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { SessionConflictError, SessionError, SessionStoreUnavailableError } from "../errors.js";
+import {
+  SessionConflictError,
+  SessionError,
+  SessionOverflowError,
+  SessionStoreUnavailableError,
+} from "../errors.js";
 import { channels } from "../events.js";
 import { isWellFormedId, privateId } from "../ids.js";
 import type { SessionRecord } from "../record.js";
 import { RecordSealer, type RecordSealerOptions } from "../sealing/record_sealer.js";
-import type { Backend } from "./backend.js";
+import type { Backend, WriteOf } from "./backend.js";
+import type { SessionsAdmin } from "./database/sessions_admin.js";
 import { mergeRecord, type ReadSnapshot, snapshotOf } from "./merge.js";
 import { noteRead, readOf } from "./read_note.js";
 import type { LoadResult, SaveContext, SessionStore } from "./store.js";
@@ -14,14 +20,25 @@ export interface ServerStoreOptions extends RecordSealerOptions {
   expiry?: (record: SessionRecord, now: number) => number;
   /** Compare-and-set attempts before SessionConflictError, default 20. */
   maxAttempts?: number;
+  /** The largest encoded record the persistence holds, and the option that sets it (SessionOverflowError). */
+  limit?: { bytes: number; option: string; hint?: string };
+  /**
+   * Whether cycleKey() may move the record in one save (default true): false for a persistence that can
+   * neither move atomically nor tell whether its delete removed anything, so the middleware destroys first.
+   */
+  movesOnCycle?: boolean;
+  /** Listing and revoking a user's sessions, where the persistence can query them (`app.sessions`). */
+  admin?: SessionsAdmin;
 }
 
 const NO_CHANGES = { data: new Map<string, string | undefined>(), cleared: false };
 
 /**
- * The layer every server-side store shares (Rack's abstract id store): the cookie holds a public id, the
- * backend only `2::` + its SHA-256; records are serialised, encrypted at rest, carry their own expiry, and
- * are checked on read. A backend that fails or stalls (past its own time bound) becomes
+ * The one core of every id-based store (Rack's abstract id store), the Keyv stores and the `database`
+ * table alike: the cookie holds a public id, the backend only `2::` + its SHA-256; records are serialised,
+ * encrypted at rest, carry their own expiry, are checked on read, and are bounded in size. A persistence
+ * supplies only raw operations (backend.ts: get, set, delete, and optionally a versioned read,
+ * compare-and-set and move). A backend that fails or stalls (past its own time bound) becomes
  * SessionStoreUnavailableError, never a hang or a silent success.
  *
  * Concurrency. A save of a record this request loaded writes only the keys it changed, merged onto the
@@ -35,11 +52,13 @@ const NO_CHANGES = { data: new Map<string, string | undefined>(), cleared: false
 export class ServerStore implements SessionStore {
   readonly name: string;
   readonly usesIds = true;
-  readonly movesOnCycle = true;
+  readonly movesOnCycle: boolean;
+  readonly admin: SessionsAdmin | undefined;
   readonly #backend: Backend;
   readonly #sealer: RecordSealer;
   readonly #expiry: ServerStoreOptions["expiry"];
   readonly #maxAttempts: number;
+  readonly #limit: ServerStoreOptions["limit"];
 
   constructor(name: string, backend: Backend, options: ServerStoreOptions) {
     this.name = name;
@@ -47,14 +66,17 @@ export class ServerStore implements SessionStore {
     this.#sealer = new RecordSealer(options);
     this.#expiry = options.expiry;
     this.#maxAttempts = options.maxAttempts ?? 20;
-    this.#cas =
-      typeof backend.getVersioned === "function" &&
-      typeof backend.compareAndSet === "function" &&
-      typeof backend.compareAndMove === "function";
+    this.#limit = options.limit;
+    this.movesOnCycle = options.movesOnCycle ?? true;
+    this.admin = options.admin;
+    this.#cas = typeof backend.getVersioned === "function" && typeof backend.compareAndSet === "function";
+    this.#atomicMove = this.#cas && typeof backend.compareAndMove === "function";
   }
 
   /** The backend can compare-and-set (decided once: a backend's methods do not come and go). */
   readonly #cas: boolean;
+  /** And move a record in one guarded step (cycleKey). */
+  readonly #atomicMove: boolean;
 
   load(cookieValue: string, now: number): Promise<LoadResult> {
     if (!isWellFormedId(cookieValue)) return Promise.resolve({ rejected: "malformed" });
@@ -105,11 +127,13 @@ export class ServerStore implements SessionStore {
         });
       }
     }
+    // A save the middleware did not describe (no context) replaces whatever is there; any other is new.
+    const of: WriteOf = { record, expiresAt, now, fresh: context !== undefined };
     const written = context?.existing
       ? this.#merge(key, record, expiresAt, now, context)
       : this.#call(
           "write",
-          this.#backend.set(key, this.#sealer.encode(record, expiresAt), ttlOf(expiresAt, now)),
+          this.#backend.set(key, this.#encode(record, expiresAt), ttlOf(expiresAt, now), of),
         ).then(() => true);
     return written.then((ok) => {
       if (!ok) return undefined; // destroyed meanwhile: destroy wins
@@ -120,12 +144,30 @@ export class ServerStore implements SessionStore {
 
   /**
    * Moves the expiry of a record this request did not change, keeping what is stored now (another request
-   * may have changed it); a record destroyed meanwhile is not brought back.
+   * may have changed it); a record destroyed meanwhile is not brought back. With compare-and-set it is one
+   * write guarded by what this request read, skipped when it fails: whoever wrote meanwhile moved the
+   * expiry already, and a touch is never worth a retry or a 409.
    */
   async touch(record: SessionRecord, expiresAt: number, cookieValue: string, now: number): Promise<string> {
     if (!isWellFormedId(cookieValue)) return cookieValue;
     const key = privateId(cookieValue);
-    const written = await this.#merge(key, record, expiresAt, now, { existing: true, changes: NO_CHANGES });
+    const read = this.#cas ? readOf(this, record) : undefined;
+    const written = read
+      ? await this.#call(
+          "write",
+          this.#backend.compareAndSet!(
+            key,
+            read.data,
+            this.#encode(record, expiresAt),
+            ttlOf(expiresAt, now),
+            {
+              record,
+              expiresAt,
+              now,
+            },
+          ),
+        )
+      : await this.#merge(key, record, expiresAt, now, { existing: true, changes: NO_CHANGES });
     if (written && channels.write.hasSubscribers) channels.write.publish({ sid: key, store: this.name });
     return cookieValue;
   }
@@ -143,11 +185,11 @@ export class ServerStore implements SessionStore {
 
   /** This request's changes onto the stored record; false when it is gone (destroyed, expired, unreadable). */
   #merge(key: string, record: SessionRecord, expiresAt: number, now: number, context: SaveContext) {
-    const write = this.#cas
-      ? (version: string, value: string, ttl: number) =>
-          this.#call("write", this.#backend.compareAndSet!(key, version, value, ttl))
-      : async (_version: string, value: string, ttl: number) => {
-          await this.#call("write", this.#backend.set(key, value, ttl));
+    const write: GuardedWrite = this.#cas
+      ? (version, value, ttl, of) =>
+          this.#call("write", this.#backend.compareAndSet!(key, version, value, ttl, of))
+      : async (_version, value, ttl, of) => {
+          await this.#call("write", this.#backend.set(key, value, ttl, of));
           return true;
         };
     return this.#commit(key, record, expiresAt, now, context, write);
@@ -157,8 +199,8 @@ export class ServerStore implements SessionStore {
    * cycleKey: the record leaves `from` and arrives under `to`, merged onto what `from` holds now. With
    * compare-and-set that is one atomic step, so of two parallel cycles exactly one wins; the other finds
    * `from` gone and answers undefined (nothing written). Without, the loser is told by the delete when the
-   * backend can say that nothing was there (memory, memcache); the SQL adapters select then delete, so two
-   * cycles racing inside that window may both keep a new id.
+   * backend can say that nothing was there (memory, memcache, the `database` table); the Keyv SQL adapters
+   * select then delete, so two cycles racing inside that window may both keep a new id.
    */
   #move(
     from: string,
@@ -168,12 +210,12 @@ export class ServerStore implements SessionStore {
     now: number,
     context: SaveContext,
   ) {
-    const write = this.#cas
-      ? (version: string, value: string, ttl: number) =>
-          this.#call("write", this.#backend.compareAndMove!(from, version, to, value, ttl))
-      : async (_version: string, value: string, ttl: number) => {
+    const write: GuardedWrite = this.#atomicMove
+      ? (version, value, ttl, of) =>
+          this.#call("write", this.#backend.compareAndMove!(from, version, to, value, ttl, of))
+      : async (_version, value, ttl, of) => {
           if ((await this.#call("delete", this.#backend.delete(from))) === false) return false;
-          await this.#call("write", this.#backend.set(to, value, ttl));
+          await this.#call("write", this.#backend.set(to, value, ttl, { ...of, fresh: true }));
           return true;
         };
     return this.#commit(from, record, expiresAt, now, context, write);
@@ -196,7 +238,8 @@ export class ServerStore implements SessionStore {
     const save: PendingSave = { key, record, expiresAt, now, context, write, read: readOf(this, record) };
     const version = this.#cas ? save.read?.data : undefined;
     if (version === undefined) return this.#mergeAndWrite(save, 1);
-    return write(version, this.#sealer.encode(record, expiresAt), ttlOf(expiresAt, now)).then(
+    const value = this.#encode(record, expiresAt);
+    return write(version, value, ttlOf(expiresAt, now), { record, expiresAt, now }).then(
       (written) => written || this.#mergeAndWrite(save, 2),
     );
   }
@@ -212,8 +255,9 @@ export class ServerStore implements SessionStore {
       if (!current) return false;
       const next = mergeRecord(current.record, record, context.changes, read);
       const nextExpiry = this.#expiryOf(next, record, expiresAt, now);
-      if (await write(current.version, this.#sealer.encode(next, nextExpiry), ttlOf(nextExpiry, now)))
-        return true;
+      const value = this.#encode(next, nextExpiry);
+      const of = { record: next, expiresAt: nextExpiry, now };
+      if (await write(current.version, value, ttlOf(nextExpiry, now), of)) return true;
     }
     throw new SessionConflictError(
       `session changed by concurrent requests ${this.#maxAttempts} times while this request saved it; nothing was written, try again`,
@@ -233,6 +277,22 @@ export class ServerStore implements SessionStore {
     return this.#call("read", backend.get(key)).then((value) =>
       value === undefined ? undefined : { value, version: value },
     );
+  }
+
+  /** The encoded record, checked against the persistence's limit before anything is written (never truncated). */
+  #encode(record: SessionRecord, expiresAt: number): string {
+    const value = this.#sealer.encode(record, expiresAt);
+    const limit = this.#limit;
+    if (limit !== undefined) {
+      const size = Buffer.byteLength(value);
+      if (size > limit.bytes) {
+        throw new SessionOverflowError(
+          `session data is ${size} bytes encoded, over the ${this.name} store's ${limit.option} (${limit.bytes}); ` +
+            `nothing was written: store less in the session, or raise ${limit.option}${limit.hint ?? ""}`,
+        );
+      }
+    }
+    return value;
   }
 
   #expiryOf(merged: SessionRecord, mine: SessionRecord, expiresAt: number, now: number): number {
@@ -260,7 +320,7 @@ export class ServerStore implements SessionStore {
 }
 
 /** A write guarded by the version read (compare-and-set), or a plain write that answers true. */
-type GuardedWrite = (version: string, value: string, ttlMs: number) => Promise<boolean>;
+type GuardedWrite = (version: string, value: string, ttlMs: number, of: WriteOf) => Promise<boolean>;
 
 /** One save of a loaded record, as its attempts need it. */
 interface PendingSave {

@@ -7,8 +7,8 @@ import type { Backend } from "../../../../src/session/stores/backend.js";
 import { DatabaseAdmin } from "../../../../src/session/stores/database/admin.js";
 import { type Database, openDatabase } from "../../../../src/session/stores/database/connection.js";
 import {
-  DatabaseStore,
   type DatabaseStoreOptions,
+  databaseStore,
 } from "../../../../src/session/stores/database/database_store.js";
 import { databaseStoreFactory } from "../../../../src/session/stores/database/factory.js";
 import {
@@ -16,6 +16,7 @@ import {
   type SessionRowClass,
 } from "../../../../src/session/stores/database/session_row.js";
 import { type TableOptions, tableLayout } from "../../../../src/session/stores/database/table.js";
+import type { ServerStore } from "../../../../src/session/stores/server_store.js";
 import { SECRET } from "../../../support/app.js";
 import { type ServiceName, serviceUrl } from "../../../support/services.js";
 
@@ -106,7 +107,7 @@ export async function installedTable(dialect: DialectCase, table: string): Promi
 }
 
 export interface BuiltStore {
-  store: DatabaseStore;
+  store: ServerStore;
   /** The store's own connection (count its queries with db.knex.on("query", ...)). */
   db: Database;
 }
@@ -123,7 +124,7 @@ export async function buildStore(
   const layout = tableLayout(table);
   const db = await openDatabase({ url: dialect.url, poolSize: 10, timeoutMs: 5000, table: layout.table });
   const rows = defineSessionRow(db, layout);
-  const store = new DatabaseStore({
+  const store = databaseStore({
     rows: options.wrapRows ? options.wrapRows(rows) : rows,
     secrets: [SECRET],
     encrypt: true,

@@ -7,7 +7,7 @@ import { serverStoreRules } from "../server_factories.js";
 import type { StoreFactory } from "../store.js";
 import { DatabaseAdmin } from "./admin.js";
 import { type Database, DEFAULT_URL, openDatabase, parseDatabaseUrl } from "./connection.js";
-import { DatabaseStore } from "./database_store.js";
+import { databaseStore } from "./database_store.js";
 import { defineSessionRow, type SessionRowClass } from "./session_row.js";
 import { IDENTIFIER, IDENTIFIER_RULE, type TableOptions, tableLayout } from "./table.js";
 
@@ -86,7 +86,7 @@ export const databaseStoreFactory: StoreFactory = {
         });
       }
     }
-    return new DatabaseStore({
+    return databaseStore({
       rows: sessionClass ?? defineSessionRow(db!, layout),
       secrets: options.secrets,
       encrypt: (given.encrypt as boolean | undefined) ?? true,
