@@ -21,7 +21,7 @@ export {
   UnsafeRedirectError,
 } from "./session/errors.js";
 export { channels, type SuspiciousReason } from "./session/events.js";
-export type { SessionOptions } from "./session/options.js";
+export type { CommonSessionOptions, SessionOptions, StoreOptions, StoreOptionsByName } from "./session/options.js";
 export type { Changes, SessionRecord } from "./session/record.js";
 export { Session } from "./session/session.js";
 export type { SessionData, SessionValue } from "./session/session_data.js";

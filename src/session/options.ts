@@ -2,8 +2,8 @@ import { ConfigError } from "./errors.js";
 import type { SessionRowClass } from "./stores/database/session_row.js";
 import { rules, type Schema, validate } from "./validation.js";
 
-/** `config.session.options`, as a user writes it (docs/configuration.md). */
-export interface SessionOptions {
+/** The options every store takes: the cookie, the expiry and the secrets (docs/configuration.md). */
+export interface CommonSessionOptions {
   /** Cookie name, default `_stoat_session`; a `__Host-` name forces Secure, Path=/ and no Domain. */
   key?: string;
   domain?: string;
@@ -22,50 +22,117 @@ export interface SessionOptions {
   secret?: string;
   /** Old secrets still accepted for reading; default SECRET_KEY_BASE_OLD (comma-separated). */
   oldSecret?: string | string[];
+}
 
-  // Server-side stores (each store accepts only its own; see the README's store table).
+/** What every server-side store takes besides the common options. */
+export interface ServerSideOptions {
   /** Encrypt records at rest (AES-256-GCM, key from the secret); default true. */
   encrypt?: boolean;
   /** How records are serialised; default "msgpack". */
   serializer?: "msgpack" | "json";
   /** Seconds to wait for the store per call before answering 503; default 2. */
   timeout?: number;
+}
+
+/** A Keyv store's key prefix. */
+interface Namespaced {
   /** Key prefix inside the store; default "stoat:sess". */
   namespace?: string;
-  /**
-   * redis, postgres, mysql: where the server is. database: `sqlite://path` (default
-   * "sqlite://db/sessions.sqlite3"), `postgres://...`, `mysql://...` or `mariadb://...`.
-   */
-  url?: string;
-  /** redis: a Redis Cluster instead of `url`: `{ rootNodes: ["redis://host:port", ...] }`, any of its nodes. */
-  cluster?: { rootNodes: readonly (string | { url: string })[] };
-  /** memcache: "host:port", default "localhost:11211". */
-  memcacheServer?: string;
-  /** memcache, postgres, mysql, database: connections, default 10. */
-  poolSize?: number;
-  /** sqlite: the database file, default "db/sessions.sqlite3". */
-  database?: string;
-  /** keyv: any Keyv instance (mongo, dynamo, valkey, ...). */
-  keyv?: unknown;
-  /** memory: the most sessions kept (the oldest go first), default 10000. */
-  maxEntries?: number;
-
-  // The `database` store (README: "The database store").
-  /** database: the table, default "sessions". */
-  table?: string;
-  /** database: the primary key column, default "id"; the session id column's name (or false) for a legacy table keyed by it. */
-  primaryKey?: string | false;
-  /** database: the column of the hashed session id, default "session_id". */
-  sessionIdColumn?: string;
-  /** database: the column of the encoded session, default "data". */
-  dataColumn?: string;
-  /** database: the largest encoded session in bytes, default 65535; larger writes throw SessionOverflowError. */
-  maxDataBytes?: number;
-  /** database: a row class replacing the built-in one (findBySessionId, new({ sessionId, data }), save, destroy). */
-  sessionClass?: SessionRowClass;
-  /** database: the session key copied into the user_id column, default "user_id". */
-  userKey?: string;
 }
+
+/** Connections per pool. */
+interface Pooled {
+  /** Connections, default 10. */
+  poolSize?: number;
+}
+
+/**
+ * Each shipped store's options, by name: `StoreOptions<"redis">` is what the redis store accepts, so
+ * `config.session.options = { ... } satisfies StoreOptions<"redis">` checks them against that store alone.
+ */
+export interface StoreOptionsByName {
+  cookie: CommonSessionOptions;
+  memory: CommonSessionOptions &
+    ServerSideOptions &
+    Namespaced & {
+      /** The most sessions kept (the oldest go first), default 10000. */
+      maxEntries?: number;
+    };
+  redis: CommonSessionOptions &
+    ServerSideOptions &
+    Namespaced & {
+      /** Where the server is, default "redis://127.0.0.1:6379". */
+      url?: string;
+      /** A Redis Cluster instead of `url`: `{ rootNodes: ["redis://host:port", ...] }`, any of its nodes. */
+      cluster?: { rootNodes: readonly (string | { url: string })[] };
+    };
+  memcache: CommonSessionOptions &
+    ServerSideOptions &
+    Namespaced &
+    Pooled & {
+      /** "host:port", default "localhost:11211". */
+      memcacheServer?: string;
+    };
+  sqlite: CommonSessionOptions &
+    ServerSideOptions &
+    Namespaced & {
+      /** The database file, default "db/sessions.sqlite3". */
+      database?: string;
+    };
+  postgres: CommonSessionOptions &
+    ServerSideOptions &
+    Namespaced &
+    Pooled & {
+      /** Where the server is: `postgres://...`. */
+      url?: string;
+    };
+  mysql: CommonSessionOptions &
+    ServerSideOptions &
+    Namespaced &
+    Pooled & {
+      /** Where the server is: `mysql://...` or `mariadb://...`. */
+      url?: string;
+    };
+  keyv: CommonSessionOptions &
+    ServerSideOptions &
+    Namespaced & {
+      /** Any Keyv instance (mongo, dynamo, valkey, ...). */
+      keyv?: unknown;
+    };
+  database: CommonSessionOptions &
+    ServerSideOptions &
+    Pooled & {
+      /** `sqlite://path` (default "sqlite://db/sessions.sqlite3"), `postgres://...`, `mysql://...` or `mariadb://...`. */
+      url?: string;
+      /** The table, default "sessions". */
+      table?: string;
+      /** The primary key column, default "id"; the session id column's name (or false) for a legacy table keyed by it. */
+      primaryKey?: string | false;
+      /** The column of the hashed session id, default "session_id". */
+      sessionIdColumn?: string;
+      /** The column of the encoded session, default "data". */
+      dataColumn?: string;
+      /** The largest encoded session in bytes, default 65535; larger writes throw SessionOverflowError. */
+      maxDataBytes?: number;
+      /** A row class replacing the built-in one (findBySessionId, new({ sessionId, data }), save, destroy). */
+      sessionClass?: SessionRowClass;
+      /** The session key copied into the user_id column, default "user_id". */
+      userKey?: string;
+    };
+}
+
+/** The options of the shipped store `name`. */
+export type StoreOptions<N extends keyof StoreOptionsByName> = StoreOptionsByName[N];
+
+/** Every option of every shipped store; each store accepts only its own, and says so at boot. */
+type AnyStoreOptions = {
+  [N in keyof StoreOptionsByName]: (x: StoreOptionsByName[N]) => void;
+}[keyof StoreOptionsByName] extends (x: infer I) => void
+  ? I
+  : never;
+
+/** `config.session.options`, as a user writes it (docs/configuration.md). */
+export interface SessionOptions extends AnyStoreOptions {}
 
 export interface ResolvedSessionOptions {
   key: string;
