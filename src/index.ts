@@ -21,10 +21,17 @@ export {
   UnsafeRedirectError,
 } from "./session/errors.js";
 export { channels, type SuspiciousReason } from "./session/events.js";
-export type { CommonSessionOptions, SessionOptions, StoreOptions, StoreOptionsByName } from "./session/options.js";
+export type {
+  CommonSessionOptions,
+  SessionOptions,
+  StoreOptions,
+  StoreOptionsByName,
+} from "./session/options.js";
 export type { Changes, SessionRecord } from "./session/record.js";
 export { Session } from "./session/session.js";
 export type { SessionData, SessionValue } from "./session/session_data.js";
+export type { StoreDefinition } from "./session/stores/adapters/definition.js";
+export type { Backend, Versioned, WriteOf } from "./session/stores/backend.js";
 export { CookieStore } from "./session/stores/cookie_store.js";
 export type {
   SessionRow,
@@ -33,4 +40,5 @@ export type {
 } from "./session/stores/database/session_row.js";
 export type { ExpireOptions, SessionInfo, SessionsAdmin } from "./session/stores/database/sessions_admin.js";
 export { registerStore, type StoreName } from "./session/stores/registry.js";
+export { serverStoreFactory } from "./session/stores/server_factories.js";
 export type { Loaded, LoadResult, SaveContext, SessionStore, StoreFactory } from "./session/stores/store.js";

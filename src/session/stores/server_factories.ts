@@ -1,12 +1,12 @@
 import { expiryOf } from "../expiry.js";
 import type { SerializerName } from "../sealing/codec.js";
 import { rules, type Schema } from "../validation.js";
-import type { AdapterOptions, KeyvStoreDefinition } from "./adapters/index.js";
+import type { AdapterOptions, StoreDefinition } from "./adapters/index.js";
 import { ServerStore } from "./server_store.js";
 import type { StoreFactory } from "./store.js";
 
-// A Keyv store's factory: its definition's options beside the ones every server-side store takes, and the
-// one ServerStore layer over the backend it opens.
+// A server-side store's factory from its definition: its options beside the ones every server-side store
+// takes, and the one ServerStore core over the persistence it opens.
 
 /** Options every server-side store takes (the `database` store all but namespace: it has a table). */
 export const serverStoreRules: Schema = {
@@ -19,9 +19,9 @@ export const serverStoreRules: Schema = {
   namespace: rules.string(/^[\w:.-]{1,64}$/, "letters, digits and _ : . - (at most 64)"),
 };
 
-export function serverStoreFactory(definition: KeyvStoreDefinition): StoreFactory {
+export function serverStoreFactory(definition: StoreDefinition): StoreFactory {
   return {
-    rules: { ...serverStoreRules, ...definition.rules },
+    rules: { ...serverStoreRules, ...(definition.rules ?? {}) },
     create(options, given) {
       // Checked here, before anything is opened, so that it fails at boot like a bad value.
       definition.check?.(given);
@@ -31,7 +31,7 @@ export function serverStoreFactory(definition: KeyvStoreDefinition): StoreFactor
 }
 
 async function openStore(
-  definition: KeyvStoreDefinition,
+  definition: StoreDefinition,
   options: Parameters<StoreFactory["create"]>[0],
   given: Record<string, unknown>,
 ): Promise<ServerStore> {

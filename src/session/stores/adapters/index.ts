@@ -1,6 +1,6 @@
 import { ConfigError } from "../../errors.js";
 import type { Backend } from "../backend.js";
-import type { KeyvStoreDefinition } from "./definition.js";
+import type { StoreDefinition } from "./definition.js";
 import { keyvStore } from "./keyv.js";
 import { memcacheStore } from "./memcache.js";
 import { memoryStore } from "./memory.js";
@@ -28,11 +28,11 @@ export const KEYV_STORES = [
 /** The names of the server-side stores over Keyv. */
 export type BackendName = (typeof KEYV_STORES)[number]["name"];
 
-export type { KeyvStoreDefinition } from "./definition.js";
+export type { StoreDefinition } from "./definition.js";
 export { type AdapterOptions, DEFAULTS, type RedisClusterOption } from "./options.js";
 
 /** The definition of the Keyv store `name`. */
-export function keyvStoreNamed(name: BackendName): KeyvStoreDefinition<BackendName> {
+export function keyvStoreNamed(name: BackendName): StoreDefinition<BackendName> {
   return KEYV_STORES.find((store) => store.name === name)!;
 }
 

@@ -2,7 +2,7 @@ import type { Keyv } from "keyv";
 import { ConfigError } from "../../errors.js";
 import type { Backend } from "../backend.js";
 import { KeyvBackend } from "../keyv_backend.js";
-import { defineKeyvStore } from "./definition.js";
+import { defineStore } from "./definition.js";
 import { keyvClass } from "./import_adapter.js";
 import type { AdapterOptions } from "./options.js";
 
@@ -41,7 +41,7 @@ function looksLikeKeyv(value: unknown): value is Keyv {
   );
 }
 
-export const keyvStore = defineKeyvStore({
+export const keyvStore = defineStore({
   name: "keyv",
   rules: { keyv: { check: (v) => (typeof v === "object" && v !== null ? undefined : "a Keyv instance") } },
   open: openKeyv,

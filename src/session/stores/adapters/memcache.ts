@@ -4,7 +4,7 @@ import { rules } from "../../validation.js";
 import type { Backend } from "../backend.js";
 import { KeyvBackend } from "../keyv_backend.js";
 import { PooledBackend } from "../pooled_backend.js";
-import { defineKeyvStore } from "./definition.js";
+import { defineStore } from "./definition.js";
 import { type AdapterClass, importAdapter, keyvClass } from "./import_adapter.js";
 import { type AdapterOptions, DEFAULTS } from "./options.js";
 
@@ -78,7 +78,7 @@ export async function openMemcache(options: AdapterOptions): Promise<Backend> {
   return size === 1 ? open() : new PooledBackend(Array.from({ length: size }, open));
 }
 
-export const memcacheStore = defineKeyvStore({
+export const memcacheStore = defineStore({
   name: "memcache",
   package: PACKAGE,
   rules: {

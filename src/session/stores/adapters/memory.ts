@@ -3,7 +3,7 @@ import { ConfigError } from "../../errors.js";
 import { rules } from "../../validation.js";
 import type { Backend } from "../backend.js";
 import { KeyvBackend } from "../keyv_backend.js";
-import { defineKeyvStore } from "./definition.js";
+import { defineStore } from "./definition.js";
 import { importAdapter, keyvClass } from "./import_adapter.js";
 import { type AdapterOptions, DEFAULTS } from "./options.js";
 
@@ -60,7 +60,7 @@ export async function openMemory(options: AdapterOptions): Promise<Backend> {
   });
 }
 
-export const memoryStore = defineKeyvStore({
+export const memoryStore = defineStore({
   name: "memory",
   package: PACKAGE,
   rules: { maxEntries: rules.wholeNumber(1, 10_000_000) },

@@ -3,7 +3,7 @@ import type { KeyvStoreAdapter } from "keyv";
 import { rules } from "../../validation.js";
 import type { Backend } from "../backend.js";
 import { KeyvBackend } from "../keyv_backend.js";
-import { defineKeyvStore } from "./definition.js";
+import { defineStore } from "./definition.js";
 import { type Emitter, importAdapter, keyvClass, requireBeside } from "./import_adapter.js";
 import { type AdapterOptions, DEFAULTS } from "./options.js";
 import { createOnce, requireUrl, urlRule } from "./util.js";
@@ -137,7 +137,7 @@ class MysqlStore extends EventEmitter {
   }
 }
 
-export const mysqlStore = defineKeyvStore({
+export const mysqlStore = defineStore({
   name: "mysql",
   package: PACKAGE,
   rules: { url: urlRule(["mysql", "mariadb"]), poolSize: rules.wholeNumber(1, 100) },

@@ -3,7 +3,7 @@ import type { KeyvStoreAdapter } from "keyv";
 import { rules } from "../../validation.js";
 import type { Backend } from "../backend.js";
 import { KeyvBackend } from "../keyv_backend.js";
-import { defineKeyvStore } from "./definition.js";
+import { defineStore } from "./definition.js";
 import {
   type AdapterClass,
   type Emitter,
@@ -84,7 +84,7 @@ export async function openPostgres(options: AdapterOptions): Promise<Backend> {
   return new KeyvBackend(keyv, { name: "postgres", timeoutMs });
 }
 
-export const postgresStore = defineKeyvStore({
+export const postgresStore = defineStore({
   name: "postgres",
   package: PACKAGE,
   rules: { url: urlRule(["postgres", "postgresql"]), poolSize: rules.wholeNumber(1, 100) },

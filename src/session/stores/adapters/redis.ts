@@ -4,7 +4,7 @@ import type { KeyvStoreAdapter } from "keyv";
 import { ConfigError } from "../../errors.js";
 import type { Backend } from "../backend.js";
 import { KeyvBackend, withTimeout } from "../keyv_backend.js";
-import { defineKeyvStore } from "./definition.js";
+import { defineStore } from "./definition.js";
 import { type AdapterClass, type Emitter, importAdapter, keyvClass } from "./import_adapter.js";
 import { type AdapterOptions, DEFAULTS } from "./options.js";
 import { checkRedisCluster, clusterClientOptions, clusterOpener } from "./redis_cluster.js";
@@ -184,7 +184,7 @@ export async function openRedis(options: AdapterOptions): Promise<Backend> {
   return backend;
 }
 
-export const redisStore = defineKeyvStore({
+export const redisStore = defineStore({
   name: "redis",
   package: PACKAGE,
   rules: { url: urlRule(["redis", "rediss"]), cluster: { check: checkRedisCluster } },

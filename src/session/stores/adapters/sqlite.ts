@@ -6,7 +6,7 @@ import { ConfigError } from "../../errors.js";
 import { rules } from "../../validation.js";
 import type { Backend } from "../backend.js";
 import { KeyvBackend, withTimeout } from "../keyv_backend.js";
-import { defineKeyvStore } from "./definition.js";
+import { defineStore } from "./definition.js";
 import { type AdapterClass, importAdapter, keyvClass } from "./import_adapter.js";
 import { type AdapterOptions, DEFAULTS } from "./options.js";
 
@@ -56,7 +56,7 @@ export async function openSqlite(options: AdapterOptions): Promise<Backend> {
   return backend;
 }
 
-export const sqliteStore = defineKeyvStore({
+export const sqliteStore = defineStore({
   name: "sqlite",
   package: PACKAGE,
   rules: { database: rules.string(/^.+$/, "a file path") },
