@@ -198,12 +198,14 @@ class RequestSession {
     // A commit that will not call the store (a read-only request) takes no turn.
     if (this.#loaded && this.#store.usesIds) {
       if (!this.#callsStore(session)) return undefined;
-      return commitQueueOf(this.#store).run(this.#incoming!, () => Promise.resolve(this.#commit(session)));
+      return commitQueueOf(this.#store).run(this.#incoming!, () =>
+        Promise.resolve(this.#applyToStore(session)),
+      );
     }
-    return this.#commit(session);
+    return this.#applyToStore(session);
   }
 
-  /** Whether #commit will call the store, for a loaded session: the table's rows that do something. */
+  /** Whether #applyToStore will call the store, for a loaded session: the table's rows that do something. */
   #callsStore(session: Session): boolean {
     const state = internals(session);
     if (state.flushed || state.cycled || session.modified || isEmptyRecord(state.record)) return true;
@@ -221,7 +223,7 @@ class RequestSession {
    * Persists per the table above. Synchronous as far as the store is (the cookie store seals in place): a
    * promise only where a store answers with one, so a cookie write makes no async layer of its own.
    */
-  #commit(session: Session): Promise<void> | undefined {
+  #applyToStore(session: Session): Promise<void> | undefined {
     const state = internals(session);
     // cycleKey() on a store that moves records itself: no separate destroy (the move is its own guard).
     // After flush() there is nothing to move: the old record is destroyed and the data is a new session.

@@ -1,6 +1,6 @@
 import type { SessionRecord } from "../record.js";
 import { AtRestCipher } from "./at_rest.js";
-import { sextetKey } from "./cache_key.js";
+import { cacheKeyAt } from "./cache_key.js";
 import { type Decoded, decodeRecord, encodeRecord, type SerializerName } from "./codec.js";
 import { SlotCache } from "./slot_cache.js";
 
@@ -85,7 +85,7 @@ export class RecordSealer {
   /** Keeps `plaintext` (a copy: the serializer reuses its buffer) as what `stored` opens to. */
   #remember(stored: string, plaintext: Buffer): void {
     if (stored.length <= OPENED_MAX_CHARS)
-      this.#opened.set(sextetKey(stored, KEY_AT), { stored, plaintext: plaintext.toString("latin1") });
+      this.#opened.set(cacheKeyAt(stored, KEY_AT), { stored, plaintext: plaintext.toString("latin1") });
   }
 
   /**
@@ -100,7 +100,7 @@ export class RecordSealer {
       const serializer =
         tag === TAGS.encrypted.msgpack ? "msgpack" : tag === TAGS.encrypted.json ? "json" : undefined;
       if (!serializer) return undefined;
-      const known = this.#opened.get(sextetKey(stored, KEY_AT));
+      const known = this.#opened.get(cacheKeyAt(stored, KEY_AT));
       if (known !== undefined && known.stored === stored)
         return decodeRecord(Buffer.from(known.plaintext, "latin1"), serializer);
       const opened = this.#cipher.decrypt(Buffer.from(body, "base64"));

@@ -8,7 +8,7 @@ import {
 } from "node:crypto";
 import type { SuspiciousReason } from "../events.js";
 import { BoundedCache } from "./bounded_cache.js";
-import { sextetKey } from "./cache_key.js";
+import { cacheKeyAt } from "./cache_key.js";
 import { HmacSha256 } from "./hmac.js";
 import { randomFillPooled } from "./random_pool.js";
 import { SlotCache } from "./slot_cache.js";
@@ -252,5 +252,5 @@ export class IronSealer {
 
 /** The verified cache's key (cache_key.ts): the MAC's last five characters before the version suffix. */
 function cacheKey(value: string): number {
-  return sextetKey(value, value.length - VERSION_SUFFIX.length - 5);
+  return cacheKeyAt(value, value.length - VERSION_SUFFIX.length - 5);
 }

@@ -88,11 +88,11 @@ export class KeyvBackend implements Backend {
       this.getVersioned = (key) => this.#getVersioned(raw, key);
       this.compareAndSet = (key, expected, next, ttlMs) =>
         this.#withStored(next, ttlMs, true, (stored) =>
-          this.#call("compare-and-set", () => raw.compareAndSet(key, expected, stored, this.#ttl(ttlMs))),
+          this.#bounded("compare-and-set", () => raw.compareAndSet(key, expected, stored, this.#ttl(ttlMs))),
         );
       this.compareAndMove = (from, expected, to, next, ttlMs) =>
         this.#withStored(next, ttlMs, false, (stored) =>
-          this.#call("compare-and-move", () =>
+          this.#bounded("compare-and-move", () =>
             raw.compareAndMove(from, expected, to, stored, this.#ttl(ttlMs)),
           ),
         );
@@ -120,7 +120,7 @@ export class KeyvBackend implements Backend {
 
   /** One `then` on the read, and no promise of its own for the usual (plain envelope) value. */
   #getVersioned(raw: RawAtomics, key: string): Promise<Versioned | undefined> {
-    return this.#call("get", () => raw.get(key)).then((stored) => {
+    return this.#bounded("get", () => raw.get(key)).then((stored) => {
       if (stored === undefined || stored === null) return undefined;
       const plain = this.#plainEnvelope ? plainEnvelopeOf(stored) : undefined;
       return plain
@@ -185,7 +185,7 @@ export class KeyvBackend implements Backend {
   }
 
   async get(key: string): Promise<string | undefined> {
-    const value: unknown = await this.#call("get", () => this.#keyv.get(key));
+    const value: unknown = await this.#bounded("get", () => this.#keyv.get(key));
     if (value === undefined || value === null) return undefined;
     if (typeof value !== "string") {
       throw new SessionStoreUnavailableError(
@@ -199,7 +199,7 @@ export class KeyvBackend implements Backend {
     if (typeof value !== "string") throw new TypeError("a backend stores strings only");
     this.#checkSize(value);
     const ttl = this.#ttl(ttlMs);
-    const confirmed = await this.#call("set", () => this.#keyv.set(key, value, ttl));
+    const confirmed = await this.#bounded("set", () => this.#keyv.set(key, value, ttl));
     if (confirmed !== true) {
       throw this.#failure("set", new Error("the store did not confirm the write"));
     }
@@ -218,7 +218,7 @@ export class KeyvBackend implements Backend {
 
   async delete(key: string): Promise<boolean> {
     // `false` means "there was nothing to delete": with throwOnErrors on, a failure throws instead.
-    return (await this.#call("delete", () => this.#keyv.delete(key))) !== false;
+    return (await this.#bounded("delete", () => this.#keyv.delete(key))) !== false;
   }
 
   async close(): Promise<void> {
@@ -239,7 +239,7 @@ export class KeyvBackend implements Backend {
   }
 
   /** `run()` bounded in time, its failure named; one `then` (an async wrapper would be two promises). */
-  #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  #bounded<T>(operation: string, run: () => Promise<T>): Promise<T> {
     if (this.#closed) {
       return Promise.reject(new SessionStoreUnavailableError(`session backend "${this.name}" is closed`));
     }

@@ -7,8 +7,8 @@ import { applyChanges, type Changes, type SessionRecord } from "../record.js";
 // (showed the flash, called expireIn), its own win. The CSRF secret likewise: a request that made or
 // dropped one (a first form page, cycleKey) wins; one that only used it keeps whatever is stored now.
 
-/** What a request read from the row: the exact stored string (the version) and the parts merged whole. */
-export interface ReadSnapshot {
+/** What a request loaded from the row: the exact stored string (the version) and the parts merged whole. */
+export interface LoadedSnapshot {
   data: string;
   flash: Map<string, string>;
   maxAge: number | undefined;
@@ -16,7 +16,7 @@ export interface ReadSnapshot {
   csrf: string | undefined;
 }
 
-export function snapshotOf(data: string, record: SessionRecord): ReadSnapshot {
+export function snapshotOf(data: string, record: SessionRecord): LoadedSnapshot {
   // The flash Map is kept by identity: the flash middleware replaces it (setFlash) when it changes it.
   const { flash, maxAge, browserSession, csrf } = record;
   return { data, flash, maxAge, browserSession, csrf };
@@ -26,16 +26,16 @@ export function mergeRecord(
   current: SessionRecord,
   mine: SessionRecord,
   changes: Changes,
-  read: ReadSnapshot | undefined,
+  loaded: LoadedSnapshot | undefined,
 ): SessionRecord {
   const keptExpiry =
-    read !== undefined && mine.maxAge === read.maxAge && mine.browserSession === read.browserSession;
+    loaded !== undefined && mine.maxAge === loaded.maxAge && mine.browserSession === loaded.browserSession;
   const merged: SessionRecord = {
     data: applyChanges(current.data, changes),
-    flash: read !== undefined && mine.flash === read.flash ? current.flash : mine.flash,
+    flash: loaded !== undefined && mine.flash === loaded.flash ? current.flash : mine.flash,
     createdAt: current.createdAt,
   };
-  const csrf = read !== undefined && mine.csrf === read.csrf ? current.csrf : mine.csrf;
+  const csrf = loaded !== undefined && mine.csrf === loaded.csrf ? current.csrf : mine.csrf;
   if (csrf !== undefined) merged.csrf = csrf;
   const expiryFrom = keptExpiry ? current : mine;
   if (expiryFrom.maxAge !== undefined) merged.maxAge = expiryFrom.maxAge;

@@ -11,8 +11,8 @@ import type { SessionRecord } from "../record.js";
 import { RecordSealer, type RecordSealerOptions } from "../sealing/record_sealer.js";
 import type { Backend, WriteOf } from "./backend.js";
 import type { SessionsAdmin } from "./database/sessions_admin.js";
-import { mergeRecord, type ReadSnapshot, snapshotOf } from "./merge.js";
-import { noteRead, readOf } from "./read_note.js";
+import { loadedSnapshot, rememberLoad } from "./loaded_snapshot.js";
+import { type LoadedSnapshot, mergeRecord, snapshotOf } from "./merge.js";
 import type { LoadResult, SaveContext, SessionStore } from "./store.js";
 
 export interface ServerStoreOptions extends RecordSealerOptions {
@@ -85,7 +85,7 @@ export class ServerStore implements SessionStore {
     return this.#fetch(key).then((stored) => {
       if (stored === undefined) return undefined; // strict: an unknown id is answered with a fresh one
       const opened = this.#sealer.open(stored.value, now);
-      if ("record" in opened) noteRead(this, opened.record, snapshotOf(stored.version, opened.record));
+      if ("record" in opened) rememberLoad(this, opened.record, snapshotOf(stored.version, opened.record));
       return opened;
     });
   }
@@ -131,7 +131,7 @@ export class ServerStore implements SessionStore {
     const of: WriteOf = { record, expiresAt, now, fresh: context !== undefined };
     const written = context?.existing
       ? this.#merge(key, record, expiresAt, now, context)
-      : this.#call(
+      : this.#orUnavailable(
           "write",
           this.#backend.set(key, this.#encode(record, expiresAt), ttlOf(expiresAt, now), of),
         ).then(() => true);
@@ -151,13 +151,13 @@ export class ServerStore implements SessionStore {
   async touch(record: SessionRecord, expiresAt: number, cookieValue: string, now: number): Promise<string> {
     if (!isWellFormedId(cookieValue)) return cookieValue;
     const key = privateId(cookieValue);
-    const read = this.#cas ? readOf(this, record) : undefined;
-    const written = read
-      ? await this.#call(
+    const loaded = this.#cas ? loadedSnapshot(this, record) : undefined;
+    const written = loaded
+      ? await this.#orUnavailable(
           "write",
           this.#backend.compareAndSet!(
             key,
-            read.data,
+            loaded.data,
             this.#encode(record, expiresAt),
             ttlOf(expiresAt, now),
             {
@@ -175,7 +175,7 @@ export class ServerStore implements SessionStore {
   async destroy(cookieValue: string): Promise<void> {
     if (!isWellFormedId(cookieValue)) return;
     const key = privateId(cookieValue);
-    await this.#call("delete", this.#backend.delete(key));
+    await this.#orUnavailable("delete", this.#backend.delete(key));
     if (channels.delete.hasSubscribers) channels.delete.publish({ sid: key, store: this.name });
   }
 
@@ -187,12 +187,12 @@ export class ServerStore implements SessionStore {
   #merge(key: string, record: SessionRecord, expiresAt: number, now: number, context: SaveContext) {
     const write: GuardedWrite = this.#cas
       ? (version, value, ttl, of) =>
-          this.#call("write", this.#backend.compareAndSet!(key, version, value, ttl, of))
+          this.#orUnavailable("write", this.#backend.compareAndSet!(key, version, value, ttl, of))
       : async (_version, value, ttl, of) => {
-          await this.#call("write", this.#backend.set(key, value, ttl, of));
+          await this.#orUnavailable("write", this.#backend.set(key, value, ttl, of));
           return true;
         };
-    return this.#commit(key, record, expiresAt, now, context, write);
+    return this.#saveOptimistically(key, record, expiresAt, now, context, write);
   }
 
   /**
@@ -212,13 +212,13 @@ export class ServerStore implements SessionStore {
   ) {
     const write: GuardedWrite = this.#atomicMove
       ? (version, value, ttl, of) =>
-          this.#call("write", this.#backend.compareAndMove!(from, version, to, value, ttl, of))
+          this.#orUnavailable("write", this.#backend.compareAndMove!(from, version, to, value, ttl, of))
       : async (_version, value, ttl, of) => {
-          if ((await this.#call("delete", this.#backend.delete(from))) === false) return false;
-          await this.#call("write", this.#backend.set(to, value, ttl, { ...of, fresh: true }));
+          if ((await this.#orUnavailable("delete", this.#backend.delete(from))) === false) return false;
+          await this.#orUnavailable("write", this.#backend.set(to, value, ttl, { ...of, fresh: true }));
           return true;
         };
-    return this.#commit(from, record, expiresAt, now, context, write);
+    return this.#saveOptimistically(from, record, expiresAt, now, context, write);
   }
 
   /**
@@ -227,7 +227,7 @@ export class ServerStore implements SessionStore {
    * guard fails, the record is read again and the changes merged onto it, after a short random pause that
    * spreads concurrent writers; after maxAttempts, 409. Without, one attempt: a fresh read, merge, write.
    */
-  #commit(
+  #saveOptimistically(
     key: string,
     record: SessionRecord,
     expiresAt: number,
@@ -235,8 +235,16 @@ export class ServerStore implements SessionStore {
     context: SaveContext,
     write: GuardedWrite,
   ): Promise<boolean> {
-    const save: PendingSave = { key, record, expiresAt, now, context, write, read: readOf(this, record) };
-    const version = this.#cas ? save.read?.data : undefined;
+    const save: PendingSave = {
+      key,
+      record,
+      expiresAt,
+      now,
+      context,
+      write,
+      loaded: loadedSnapshot(this, record),
+    };
+    const version = this.#cas ? save.loaded?.data : undefined;
     if (version === undefined) return this.#mergeAndWrite(save, 1);
     const value = this.#encode(record, expiresAt);
     return write(version, value, ttlOf(expiresAt, now), { record, expiresAt, now }).then(
@@ -246,14 +254,14 @@ export class ServerStore implements SessionStore {
 
   /** Attempts `first` to maxAttempts (1 without compare-and-set): read the record, merge onto it, write. */
   async #mergeAndWrite(save: PendingSave, first: number): Promise<boolean> {
-    const { key, record, expiresAt, now, context, write, read } = save;
+    const { key, record, expiresAt, now, context, write, loaded } = save;
     const attempts = this.#cas ? this.#maxAttempts : 1;
     for (let attempt = first; attempt <= attempts; attempt++) {
       // After a failed guarded write: a pause that grows with the attempts, so racing writers spread out.
       if (attempt > 1) await sleep(Math.random() * Math.min(2 ** (attempt - 1), 50));
       const current = await this.#current(key, now);
       if (!current) return false;
-      const next = mergeRecord(current.record, record, context.changes, read);
+      const next = mergeRecord(current.record, record, context.changes, loaded);
       const nextExpiry = this.#expiryOf(next, record, expiresAt, now);
       const value = this.#encode(next, nextExpiry);
       const of = { record: next, expiresAt: nextExpiry, now };
@@ -273,8 +281,8 @@ export class ServerStore implements SessionStore {
 
   #fetch(key: string): Promise<{ value: string; version: string } | undefined> {
     const backend = this.#backend;
-    if (this.#cas) return this.#call("read", backend.getVersioned!(key));
-    return this.#call("read", backend.get(key)).then((value) =>
+    if (this.#cas) return this.#orUnavailable("read", backend.getVersioned!(key));
+    return this.#orUnavailable("read", backend.get(key)).then((value) =>
       value === undefined ? undefined : { value, version: value },
     );
   }
@@ -306,7 +314,7 @@ export class ServerStore implements SessionStore {
    * failure that is not already a SessionError becomes SessionStoreUnavailableError, so the middleware
    * answers 503.
    */
-  #call<T>(what: string, operation: Promise<T>): Promise<T> {
+  #orUnavailable<T>(what: string, operation: Promise<T>): Promise<T> {
     // A rejection handler, not an async wrapper: every store call is on the request path, and an async
     // function with an await is two promises where this is one.
     return operation.then(undefined, (err: unknown) => {
@@ -330,8 +338,8 @@ interface PendingSave {
   now: number;
   context: SaveContext;
   write: GuardedWrite;
-  /** What the record was read as (its version, the parts merged whole), when this request loaded it. */
-  read: ReadSnapshot | undefined;
+  /** What the record was loaded as (its version, the parts merged whole), when this request loaded it. */
+  loaded: LoadedSnapshot | undefined;
 }
 
 function ttlOf(expiresAt: number, now: number): number {
