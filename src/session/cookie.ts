@@ -23,7 +23,7 @@ export class SessionCookie {
     this.#options = options;
     this.#alwaysSecure = options.secure === true || (options.secure === "auto" && production);
     // The cookie library checks the name, path and domain and spells the attributes, once: per response only
-    // the value and Expires change (stringifySetCookie per response cost ~10 us a request in the profile).
+    // the value and Expires change, and validating and formatting every attribute each time is not free.
     const attributes = (secure: boolean) =>
       stringifySetCookie(options.key, "", {
         path: options.path,

@@ -1,9 +1,9 @@
 import { randomBytes, randomFillSync } from "node:crypto";
 
-// crypto.randomBytes costs ~3 µs a call (a trip into OpenSSL's CSPRNG plus a new Buffer), and the request
-// path asks for random bytes on every write: a seal's IV, an at-rest IV, a new session id. Filling 4 KiB at
-// a time and handing out copies of bytes not yet used costs ~0.1 µs. The bytes come from the same CSPRNG
-// and each is handed out once (Node's own randomUUID pools the same way), so nothing is weaker.
+// crypto.randomBytes is a trip into OpenSSL's CSPRNG plus a new Buffer per call, and the request path asks
+// for random bytes on every write (a seal's IV, an at-rest IV, a new session id): filling 4 KiB at a time
+// and handing out copies of bytes not yet used makes that one trip in hundreds. The bytes come from the
+// same CSPRNG and each is handed out once (Node's own randomUUID pools the same way), so nothing is weaker.
 
 const POOL_SIZE = 4096;
 const pool = Buffer.allocUnsafeSlow(POOL_SIZE);

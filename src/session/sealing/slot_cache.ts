@@ -5,8 +5,8 @@
  *
  * Why not BoundedCache (a Map with a ring): every insert there is a Map insert plus a delete of the oldest
  * key, so the Map's table fills with deleted entries and V8 rebuilds it every few hundred writes, a new
- * table the long-lived cache then carries through the next scavenge into the old generation; and each
- * insert and lookup goes through the Map's hashing. Here an insert is two array stores.
+ * table the long-lived cache then carries into the old generation; and each insert and lookup goes through
+ * the Map's hashing. Here an insert is two array stores.
  *
  * What it gives up: a Map with a ring forgets strictly the oldest entry; here an entry goes when two newer
  * keys land in its pair. With keys spread evenly, an entry outlives the next n inserts with probability

@@ -98,7 +98,7 @@ export async function openRedis(options: AdapterOptions): Promise<Backend> {
     // While connected, a slow server cannot make the queue grow without limit either.
     commandsQueueMaxLength: 10_000,
     // No node-redis command timeout: it costs an AbortSignal.timeout per command (a timer that fires, with a
-    // DOMException, timeoutMs later even when the reply came in a millisecond: ~10% of a request's CPU), and
+    // DOMException, timeoutMs later even when the reply came in a millisecond: a cost on every request), and
     // it only dropped commands still unwritten (none once sent, and node-redis has no reply timeout).
     // KeyvBackend bounds every whole call (Deadlines); an abandoned command may still run when a stalled
     // Redis drains, as a sent one always could (a late compare-and-set still writes only onto what it read).

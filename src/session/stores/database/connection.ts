@@ -198,12 +198,13 @@ type RawConnection = {
 
 /**
  * SQLite file settings. With the default rollback journal every commit is a fully synced write of the
- * journal and of the database (several fsyncs), and a reader waits for a writer: ~300 req/s on a session
- * write per request. WAL appends each commit to one log, readers never block the writer (nor other
- * processes' readers), and synchronous=NORMAL syncs that log at checkpoints rather than on every commit:
- * a crash of the process loses nothing, a power loss may lose the last commits (sessions written just
- * before it), never corrupts the file. Rails' SQLite defaults are the same. WAL is a property of the file,
- * kept once set; like any SQLite file in WAL mode it must not live on a network file system.
+ * journal and of the database (several fsyncs), and a reader waits for a writer, so an app that writes its
+ * session on every request is held to the disk's pace. WAL appends each commit to one log, readers never
+ * block the writer (nor other processes' readers), and synchronous=NORMAL syncs that log at checkpoints
+ * rather than on every commit: a crash of the process loses nothing, a power loss may lose the last commits
+ * (sessions written just before it), never corrupts the file. Rails' SQLite defaults are the same. WAL is a
+ * property of the file, kept once set; like any SQLite file in WAL mode it must not live on a network file
+ * system.
  */
 const SQLITE_PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
 
