@@ -63,7 +63,8 @@ describe("a store of the app's own, over raw reads and writes", () => {
     expect(id).to.match(/^[A-Za-z0-9_-]{43}$/);
     const read = await http.get("/read").set("Cookie", `_stoat_session=${id}`);
     expect(read.body).to.deep.equal({ user: "ada" });
-    const [[key, value]] = [...backend.entries];
+    expect(backend.entries.size).to.equal(1);
+    const [key, value] = [...backend.entries][0]!;
     expect(key).to.match(/^2::[0-9a-f]{64}$/);
     expect(value).to.match(/^em1:/).and.not.include("ada");
   });
