@@ -14,6 +14,9 @@ export class StoatProcess {
     this.child = spawn(process.execPath, [bin, ...args], {
       cwd: options.cwd ?? repoRoot,
       env: options.env ?? commandEnv(),
+      // A group of its own, so stop("SIGKILL") takes its children too (`--watch` runs the server in one):
+      // an orphan would hold the output pipes open and keep mocha from ever exiting.
+      detached: true,
     });
     const wake = () => {
       for (const waiter of [...this.#waiters]) waiter();
@@ -61,9 +64,15 @@ export class StoatProcess {
     });
   }
 
-  /** Sends `signal` and resolves with how the process ended. */
+  /**
+   * Sends `signal` and resolves with how the process ended. SIGTERM and SIGINT go to the command alone (it
+   * must pass them on itself); SIGKILL, which it cannot, goes to its whole process group.
+   */
   async stop(signal: NodeJS.Signals = "SIGTERM") {
-    if (this.running) this.child.kill(signal);
+    if (this.running) {
+      if (signal === "SIGKILL" && this.child.pid !== undefined) process.kill(-this.child.pid, signal);
+      else this.child.kill(signal);
+    }
     return this.exited;
   }
 }
