@@ -1,5 +1,5 @@
 import { SessionOverflowError } from "../../errors.js";
-import type { Backend, Versioned, WriteOf } from "../backend.js";
+import type { Backend, WriteOf } from "../backend.js";
 import type { SessionRow, SessionRowClass } from "./session_row.js";
 
 // The `database` table as a persistence under the one server-side core: rows read and written only through
@@ -31,22 +31,10 @@ export class RowBackend implements Backend {
     }
   }
 
-  getVersioned?: (key: string) => Promise<Versioned | undefined>;
-  compareAndSet?: (
-    key: string,
-    expected: string,
-    next: string,
-    ttlMs: number,
-    of?: WriteOf,
-  ) => Promise<boolean>;
-  compareAndMove?: (
-    from: string,
-    expected: string,
-    to: string,
-    next: string,
-    ttlMs: number,
-    of?: WriteOf,
-  ) => Promise<boolean>;
+  // Declared as the Backend contract has them, assigned in the constructor when the row class can.
+  getVersioned?: Backend["getVersioned"];
+  compareAndSet?: Backend["compareAndSet"];
+  compareAndMove?: Backend["compareAndMove"];
 
   /** One indexed query (by the session id column). */
   async get(key: string): Promise<string | undefined> {
