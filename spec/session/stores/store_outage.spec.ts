@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +9,7 @@ import { type Application, Handler, type RoutesDefinition } from "stoat";
 import request from "supertest";
 import { cookieValue, testApp } from "../../support/app.js";
 import { freePort } from "../../support/net.js";
+import { startRedis } from "../../support/redis_server.js";
 import { useBinary } from "../../support/services.js";
 
 // A store that goes down fails loudly and in bounded time: 503 with Retry-After, no cookie change, no
@@ -36,36 +37,8 @@ const routes: RoutesDefinition = (r) => {
 };
 
 /** A redis-server of this spec's own, with an append-only file so a restart keeps what was written. */
-async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(
-    "redis-server",
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dir,
-      "--appendonly",
-      "yes",
-      "--appendfsync",
-      "always",
-      "--save",
-      "",
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  let output = "";
-  child.stdout!.on("data", (chunk) => {
-    output += chunk;
-  });
-  for (let i = 0; i < 100 && !/Ready to accept connections/.test(output); i++) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited: ${output}`);
-    await sleep(50);
-  }
-  if (!/Ready to accept connections/.test(output)) throw new Error(`redis-server did not start: ${output}`);
-  return child;
-}
+const startRedisIn = (port: number, dir: string) =>
+  startRedis(port, ["--dir", dir, "--appendonly", "yes", "--appendfsync", "always"]);
 
 describe("a store outage (a Redis of the spec's own, killed by pid and restarted)", function () {
   this.timeout(30000);
@@ -79,7 +52,7 @@ describe("a store outage (a Redis of the spec's own, killed by pid and restarted
     useBinary(this, "redis-server");
     dir = mkdtempSync(join(tmpdir(), "stoat-redis-"));
     port = await freePort();
-    redis = await startRedis(port, dir);
+    redis = await startRedisIn(port, dir);
     app = testApp({ routes, store: "redis", options: { url: `redis://127.0.0.1:${port}`, timeout: 0.5 } });
     app.koa.on("error", (err: Error) => errors.push(err));
     await app.ready();
@@ -125,7 +98,7 @@ describe("a store outage (a Redis of the spec's own, killed by pid and restarted
       true,
     );
 
-    redis = await startRedis(port, dir);
+    redis = await startRedisIn(port, dir);
     let status = 0;
     let body: unknown;
     for (let i = 0; i < 100 && status !== 200; i++) {
