@@ -7,7 +7,6 @@ import type { Lookup, PreviousStore } from "./migration.js";
 import type { ResolvedSessionOptions } from "./options.js";
 import { emptyRecord, isEmptyRecord, type SessionRecord } from "./record.js";
 import { internals, Session, type SessionInternals } from "./session.js";
-import { commitQueueOf } from "./stores/commit_queue.js";
 import type { Loaded, LoadResult, SessionStore } from "./stores/store.js";
 
 // One request's session, between the cookie and the store: the load (before the handler for server-side
@@ -187,22 +186,9 @@ export class RequestSession {
       else ctx.vary("Cookie");
     }
     if (ctx.status >= 500) return undefined;
-    // One session's commits in this process take turns (stores/commit_queue.ts); other processes race by CAS.
-    // A commit that will not call the store (a read-only request) takes no turn.
-    if (this.#loaded && this.#store.usesIds) {
-      if (!this.#callsStore(session)) return undefined;
-      return commitQueueOf(this.#store).run(this.#incoming!, () =>
-        Promise.resolve(this.#applyToStore(session)),
-      );
-    }
+    // One session's commits in this process take turns in the store, which writes the ones that queued up
+    // together as one (stores/hot_keys.ts); other processes race by compare-and-set.
     return this.#applyToStore(session);
-  }
-
-  /** Whether #applyToStore will call the store, for a loaded session: the table's rows that do something. */
-  #callsStore(session: Session): boolean {
-    const state = internals(session);
-    if (state.flushed || state.cycled || session.modified || isEmptyRecord(state.record)) return true;
-    return this.#touchDue(expiryOf(state.record, this.#options, this.#clock()));
   }
 
   /** An unchanged loaded session whose expiry would move by at least touchAfter is written again. */

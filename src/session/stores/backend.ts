@@ -37,9 +37,17 @@ export interface Backend {
   getVersioned?(key: string): Promise<Versioned | undefined>;
   /**
    * Optional, atomic: stores `next` under `key` only if the key still holds version `expected` (from
-   * getVersioned); false when it changed or is gone (a deleted key is never brought back).
+   * getVersioned); false when it changed or is gone (a deleted key is never brought back). When written:
+   * true, or better the version the key now holds, which lets the store guard its next write of the key
+   * without reading it first (a session many requests of one process write).
    */
-  compareAndSet?(key: string, expected: string, next: string, ttlMs: number, of?: WriteOf): Promise<boolean>;
+  compareAndSet?(
+    key: string,
+    expected: string,
+    next: string,
+    ttlMs: number,
+    of?: WriteOf,
+  ): Promise<boolean | string>;
   /**
    * Optional, atomic: if `from` still holds version `expected`, deletes it and stores `next` under `to`
    * (cycleKey); false, with nothing changed, otherwise.

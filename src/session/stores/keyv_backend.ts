@@ -60,7 +60,7 @@ export class KeyvBackend implements Backend {
   };
 
   getVersioned?: (key: string) => Promise<Versioned | undefined>;
-  compareAndSet?: (key: string, expected: string, next: string, ttlMs: number) => Promise<boolean>;
+  compareAndSet?: Backend["compareAndSet"];
   compareAndMove?: (
     from: string,
     expected: string,
@@ -86,9 +86,12 @@ export class KeyvBackend implements Backend {
     this.#plainEnvelope = raw !== undefined && writesPlainEnvelope(keyv);
     if (raw) {
       this.getVersioned = (key) => this.#getVersioned(raw, key);
+      // Written: the envelope stored, which is the version getVersioned would read.
       this.compareAndSet = (key, expected, next, ttlMs) =>
         this.#withStored(next, ttlMs, true, (stored) =>
-          this.#bounded("compare-and-set", () => raw.compareAndSet(key, expected, stored, this.#ttl(ttlMs))),
+          this.#bounded("compare-and-set", () =>
+            raw.compareAndSet(key, expected, stored, this.#ttl(ttlMs)).then((ok) => ok && stored),
+          ),
         );
       this.compareAndMove = (from, expected, to, next, ttlMs) =>
         this.#withStored(next, ttlMs, false, (stored) =>

@@ -7,10 +7,11 @@ import {
 } from "../errors.js";
 import { channels } from "../events.js";
 import { isWellFormedId, privateId } from "../ids.js";
-import type { SessionRecord } from "../record.js";
+import type { Changes, SessionRecord } from "../record.js";
 import { RecordSealer, type RecordSealerOptions } from "../sealing/record_sealer.js";
 import type { Backend, WriteOf } from "./backend.js";
 import type { SessionsAdmin } from "./database/sessions_admin.js";
+import { type HotKey, HotKeys } from "./hot_keys.js";
 import { loadedSnapshot, rememberLoad } from "./loaded_snapshot.js";
 import { type LoadedSnapshot, mergeRecord, snapshotOf } from "./merge.js";
 import type { LoadResult, SaveContext, SessionStore } from "./store.js";
@@ -59,6 +60,8 @@ export class ServerStore implements SessionStore {
   readonly #expiry: ServerStoreOptions["expiry"];
   readonly #maxAttempts: number;
   readonly #limit: ServerStoreOptions["limit"];
+  /** This process's writes in progress, by key, and what it last wrote (hot_keys.ts). */
+  readonly #hot = new HotKeys<QueuedMerge>((key, hot, jobs) => this.#writeGroup(key, hot, jobs));
 
   constructor(name: string, backend: Backend, options: ServerStoreOptions) {
     this.name = name;
@@ -82,12 +85,16 @@ export class ServerStore implements SessionStore {
     if (!isWellFormedId(cookieValue)) return Promise.resolve({ rejected: "malformed" });
     const key = privateId(cookieValue);
     if (channels.read.hasSubscribers) channels.read.publish({ sid: key, store: this.name });
-    return this.#fetch(key).then((stored) => {
-      if (stored === undefined) return undefined; // strict: an unknown id is answered with a fresh one
-      const opened = this.#sealer.open(stored.value, now);
-      if ("record" in opened) rememberLoad(this, opened.record, snapshotOf(stored.version, opened.record));
-      return opened;
-    });
+    return this.#hot
+      .read(key, () => this.#fetch(key))
+      .then((stored) => {
+        if (stored === undefined) return undefined; // strict: an unknown id is answered with a fresh one
+        // Each load decodes for itself (a shared read is one string; the sealer caches its plaintext), so no
+        // two requests ever hold the same record.
+        const opened = this.#sealer.open(stored.value, now);
+        if ("record" in opened) rememberLoad(this, opened.record, snapshotOf(stored.version, opened.record));
+        return opened;
+      });
   }
 
   save(
@@ -119,22 +126,22 @@ export class ServerStore implements SessionStore {
     if (context?.replacing !== undefined && isWellFormedId(context.replacing)) {
       const from = privateId(context.replacing);
       if (from !== key) {
-        return this.#move(from, key, record, expiresAt, now, context).then((moved) => {
-          if (!moved) return undefined;
-          if (channels.delete.hasSubscribers) channels.delete.publish({ sid: from, store: this.name });
-          if (channels.write.hasSubscribers) channels.write.publish({ sid: key, store: this.name });
-          return id;
-        });
+        const job = this.#job(record, expiresAt, now, context);
+        return this.#hot
+          .alone(from, (hot) => this.#move(from, hot, key, job))
+          .then((moved) => {
+            if (!moved) return undefined;
+            if (channels.delete.hasSubscribers) channels.delete.publish({ sid: from, store: this.name });
+            if (channels.write.hasSubscribers) channels.write.publish({ sid: key, store: this.name });
+            return id;
+          });
       }
     }
-    // A save the middleware did not describe (no context) replaces whatever is there; any other is new.
-    const of: WriteOf = { record, expiresAt, now, fresh: context !== undefined };
     const written = context?.existing
-      ? this.#merge(key, record, expiresAt, now, context)
-      : this.#orUnavailable(
-          "write",
-          this.#backend.set(key, this.#encode(record, expiresAt), ttlOf(expiresAt, now), of),
-        ).then(() => true);
+      ? new Promise<boolean>((resolve, reject) =>
+          this.#hot.merge(key, { ...this.#job(record, expiresAt, now, context), resolve, reject }),
+        )
+      : this.#replace(key, record, expiresAt, now, context);
     return written.then((ok) => {
       if (!ok) return undefined; // destroyed meanwhile: destroy wins
       if (channels.write.hasSubscribers) channels.write.publish({ sid: key, store: this.name });
@@ -143,31 +150,55 @@ export class ServerStore implements SessionStore {
   }
 
   /**
+   * A record stored whatever is there: a new session under a new id (nothing to wait for), or, from a caller
+   * other than the middleware (no context), a replacement that takes its turn behind this key's writes.
+   */
+  #replace(
+    key: string,
+    record: SessionRecord,
+    expiresAt: number,
+    now: number,
+    context: SaveContext | undefined,
+  ): Promise<boolean> {
+    const value = this.#encode(record, expiresAt);
+    const of: WriteOf = { record, expiresAt, now, fresh: context !== undefined };
+    const set = () => this.#orUnavailable("write", this.#backend.set(key, value, ttlOf(expiresAt, now), of));
+    if (this.#hot.peek(key) === undefined) return set().then(() => true);
+    return this.#hot.alone(key, (hot) =>
+      set().then(() => {
+        hot.written = undefined; // a plain write does not say what version it made
+        return true;
+      }),
+    );
+  }
+
+  /**
    * Moves the expiry of a record this request did not change, keeping what is stored now (another request
    * may have changed it); a record destroyed meanwhile is not brought back. With compare-and-set it is one
-   * write guarded by what this request read, skipped when it fails: whoever wrote meanwhile moved the
-   * expiry already, and a touch is never worth a retry or a 409.
+   * write guarded by what this request read, skipped when it would fail: whoever wrote meanwhile (this
+   * process, known without asking, or another) moved the expiry already, and a touch is never worth a retry
+   * or a 409.
    */
   async touch(record: SessionRecord, expiresAt: number, cookieValue: string, now: number): Promise<string> {
     if (!isWellFormedId(cookieValue)) return cookieValue;
     const key = privateId(cookieValue);
     const loaded = this.#cas ? loadedSnapshot(this, record) : undefined;
     const written = loaded
-      ? await this.#orUnavailable(
-          "write",
-          this.#backend.compareAndSet!(
-            key,
-            loaded.data,
-            this.#encode(record, expiresAt),
-            ttlOf(expiresAt, now),
-            {
-              record,
-              expiresAt,
-              now,
-            },
-          ),
-        )
-      : await this.#merge(key, record, expiresAt, now, { existing: true, changes: NO_CHANGES });
+      ? await this.#hot.alone(key, (hot) => {
+          if (hot.written === null || (hot.written && hot.written.version !== loaded.data))
+            return NOT_WRITTEN;
+          const value = this.#encode(record, expiresAt);
+          const of = { record, expiresAt, now };
+          const write = this.#backend.compareAndSet!(key, loaded.data, value, ttlOf(expiresAt, now), of);
+          return this.#orUnavailable("write", write).then((ok) => remember(hot, ok, record, expiresAt));
+        })
+      : await new Promise<boolean>((resolve, reject) =>
+          this.#hot.merge(key, {
+            ...this.#job(record, expiresAt, now, { existing: true, changes: NO_CHANGES }),
+            resolve,
+            reject,
+          }),
+        );
     if (written && channels.write.hasSubscribers) channels.write.publish({ sid: key, store: this.name });
     return cookieValue;
   }
@@ -175,7 +206,11 @@ export class ServerStore implements SessionStore {
   async destroy(cookieValue: string): Promise<void> {
     if (!isWellFormedId(cookieValue)) return;
     const key = privateId(cookieValue);
-    await this.#orUnavailable("delete", this.#backend.delete(key));
+    await this.#hot.alone(key, (hot) =>
+      this.#orUnavailable("delete", this.#backend.delete(key)).then(() => {
+        hot.written = null; // what this process knows: nothing more is written under this id
+      }),
+    );
     if (channels.delete.hasSubscribers) channels.delete.publish({ sid: key, store: this.name });
   }
 
@@ -183,16 +218,36 @@ export class ServerStore implements SessionStore {
     return this.#backend.close();
   }
 
-  /** This request's changes onto the stored record; false when it is gone (destroyed, expired, unreadable). */
-  #merge(key: string, record: SessionRecord, expiresAt: number, now: number, context: SaveContext) {
+  #job(record: SessionRecord, expiresAt: number, now: number, context: SaveContext): Merge {
+    return { record, expiresAt, now, changes: context.changes, loaded: loadedSnapshot(this, record) };
+  }
+
+  /**
+   * Writes the merges that queued up together on one key as one guarded write, and answers each with its
+   * result (group commit). A group whose combined record is over the size limit is written one merge at a
+   * time instead, so only the merge that overflows is refused.
+   */
+  #writeGroup(key: string, hot: HotKey, jobs: QueuedMerge[]): Promise<void> {
     const write: GuardedWrite = this.#cas
       ? (version, value, ttl, of) =>
-          this.#orUnavailable("write", this.#backend.compareAndSet!(key, version, value, ttl, of))
-      : async (_version, value, ttl, of) => {
-          await this.#orUnavailable("write", this.#backend.set(key, value, ttl, of));
-          return true;
-        };
-    return this.#saveOptimistically(key, record, expiresAt, now, context, write);
+          this.#orUnavailable("write", this.#backend.compareAndSet!(key, version, value, ttl, of)).then(
+            (ok) => remember(hot, ok, of.record, of.expiresAt),
+          )
+      : (_version, value, ttl, of) =>
+          this.#orUnavailable("write", this.#backend.set(key, value, ttl, of)).then(() => true);
+    return this.#saveOptimistically(key, hot, jobs, write).then(
+      (ok) => {
+        for (const job of jobs) job.resolve(ok);
+      },
+      async (error: unknown) => {
+        if (!(error instanceof SessionOverflowError) || jobs.length === 1) {
+          for (const job of jobs) job.reject(error);
+          return;
+        }
+        for (const job of jobs)
+          await this.#saveOptimistically(key, hot, [job], write).then(job.resolve, job.reject);
+      },
+    );
   }
 
   /**
@@ -202,14 +257,7 @@ export class ServerStore implements SessionStore {
    * backend can say that nothing was there (memory, memcache, the `database` table); the Keyv SQL adapters
    * select then delete, so two cycles racing inside that window may both keep a new id.
    */
-  #move(
-    from: string,
-    to: string,
-    record: SessionRecord,
-    expiresAt: number,
-    now: number,
-    context: SaveContext,
-  ) {
+  #move(from: string, hot: HotKey, to: string, job: Merge): Promise<boolean> {
     const write: GuardedWrite = this.#atomicMove
       ? (version, value, ttl, of) =>
           this.#orUnavailable("write", this.#backend.compareAndMove!(from, version, to, value, ttl, of))
@@ -218,58 +266,88 @@ export class ServerStore implements SessionStore {
           await this.#orUnavailable("write", this.#backend.set(to, value, ttl, { ...of, fresh: true }));
           return true;
         };
-    return this.#saveOptimistically(from, record, expiresAt, now, context, write);
-  }
-
-  /**
-   * With compare-and-set, the first attempt writes this request's record guarded by the version it read:
-   * when nobody wrote in between (the usual case), that is the whole save, in one promise step. When the
-   * guard fails, the record is read again and the changes merged onto it, after a short random pause that
-   * spreads concurrent writers; after maxAttempts, 409. Without, one attempt: a fresh read, merge, write.
-   */
-  #saveOptimistically(
-    key: string,
-    record: SessionRecord,
-    expiresAt: number,
-    now: number,
-    context: SaveContext,
-    write: GuardedWrite,
-  ): Promise<boolean> {
-    const save: PendingSave = {
-      key,
-      record,
-      expiresAt,
-      now,
-      context,
-      write,
-      loaded: loadedSnapshot(this, record),
-    };
-    const version = this.#cas ? save.loaded?.data : undefined;
-    if (version === undefined) return this.#mergeAndWrite(save, 1);
-    const value = this.#encode(record, expiresAt);
-    return write(version, value, ttlOf(expiresAt, now), { record, expiresAt, now }).then(
-      (written) => written || this.#mergeAndWrite(save, 2),
+    return this.#saveOptimistically(from, hot, [job], (version, value, ttl, of) =>
+      write(version, value, ttl, of).then((moved) => {
+        if (moved) hot.written = null; // the record left this id for good
+        return moved;
+      }),
     );
   }
 
+  /**
+   * With compare-and-set, the first attempt needs no read: the merges go onto the record this process last
+   * wrote under the key, guarded by its version (a session many requests of this process write: the last
+   * write is its own), or, when it knows none, the first merge's record is written guarded by the version
+   * its request read. Only a write of another process in between makes the guard fail; then the record is
+   * read again and the merges are made onto it, after a short random pause that spreads concurrent writers;
+   * after maxAttempts, 409. Without compare-and-set, one attempt: a fresh read, the merges, one write.
+   */
+  #saveOptimistically(key: string, hot: HotKey, jobs: Merge[], write: GuardedWrite): Promise<boolean> {
+    try {
+      if (hot.written === null) return Promise.resolve(false); // this process deleted it: destroy wins
+      if (!this.#cas) return this.#mergeAndWrite(key, hot, jobs, write, 1);
+      const first = jobs[0]!;
+      const now = jobs[jobs.length - 1]!.now;
+      const written = hot.written;
+      let version: string;
+      let merged: { record: SessionRecord; expiresAt: number };
+      if (written !== undefined && written.expiresAt > now) {
+        version = written.version;
+        merged = this.#fold(written.record, jobs, 0, written.expiresAt);
+      } else if (first.loaded !== undefined) {
+        version = first.loaded.data;
+        merged = this.#fold(first.record, jobs, 1, first.expiresAt);
+      } else {
+        return this.#mergeAndWrite(key, hot, jobs, write, 1);
+      }
+      const value = this.#encode(merged.record, merged.expiresAt);
+      const of = { record: merged.record, expiresAt: merged.expiresAt, now };
+      return write(version, value, ttlOf(merged.expiresAt, now), of).then(
+        (ok) => ok || this.#mergeAndWrite(key, hot, jobs, write, 2),
+      );
+    } catch (error) {
+      return Promise.reject(error); // an encoding over the limit: a rejection like any other failure
+    }
+  }
+
   /** Attempts `first` to maxAttempts (1 without compare-and-set): read the record, merge onto it, write. */
-  async #mergeAndWrite(save: PendingSave, first: number): Promise<boolean> {
-    const { key, record, expiresAt, now, context, write, loaded } = save;
+  async #mergeAndWrite(
+    key: string,
+    hot: HotKey,
+    jobs: Merge[],
+    write: GuardedWrite,
+    first: number,
+  ): Promise<boolean> {
+    const now = jobs[jobs.length - 1]!.now;
     const attempts = this.#cas ? this.#maxAttempts : 1;
     for (let attempt = first; attempt <= attempts; attempt++) {
       // After a failed guarded write: a pause that grows with the attempts, so racing writers spread out.
       if (attempt > 1) await sleep(Math.random() * Math.min(2 ** (attempt - 1), 50));
       const current = await this.#current(key, now);
-      if (!current) return false;
-      const next = mergeRecord(current.record, record, context.changes, loaded);
-      const nextExpiry = this.#expiryOf(next, record, expiresAt, now);
-      const value = this.#encode(next, nextExpiry);
-      const of = { record: next, expiresAt: nextExpiry, now };
-      if (await write(current.version, value, ttlOf(nextExpiry, now), of)) return true;
+      if (!current) {
+        hot.written = undefined;
+        return false;
+      }
+      const next = this.#fold(current.record, jobs, 0, 0);
+      const value = this.#encode(next.record, next.expiresAt);
+      const of = { record: next.record, expiresAt: next.expiresAt, now };
+      if (await write(current.version, value, ttlOf(next.expiresAt, now), of)) return true;
     }
     throw new SessionConflictError(
       `session changed by concurrent requests ${this.#maxAttempts} times while this request saved it; nothing was written, try again`,
     );
+  }
+
+  /** The merges `jobs[from..]` made in order onto `base`, as the requests would have been one by one. */
+  #fold(base: SessionRecord, jobs: Merge[], from: number, baseExpiresAt: number) {
+    let record = base;
+    let expiresAt = baseExpiresAt;
+    for (let i = from; i < jobs.length; i++) {
+      const job = jobs[i]!;
+      record = mergeRecord(record, job.record, job.changes, job.loaded);
+      expiresAt = this.#expiryOf(record, job.record, job.expiresAt, job.now);
+    }
+    return { record, expiresAt };
   }
 
   /** The record as stored now, decoded; undefined when it is gone, unreadable or expired (all: not brought back). */
@@ -330,16 +408,32 @@ export class ServerStore implements SessionStore {
 /** A write guarded by the version read (compare-and-set), or a plain write that answers true. */
 type GuardedWrite = (version: string, value: string, ttlMs: number, of: WriteOf) => Promise<boolean>;
 
-/** One save of a loaded record, as its attempts need it. */
-interface PendingSave {
-  key: string;
+/** One request's save of a record it loaded: its changes, and what it loaded the record as. */
+interface Merge {
   record: SessionRecord;
   expiresAt: number;
   now: number;
-  context: SaveContext;
-  write: GuardedWrite;
+  changes: Changes;
   /** What the record was loaded as (its version, the parts merged whole), when this request loaded it. */
   loaded: LoadedSnapshot | undefined;
+}
+
+/** A merge waiting for its key, answered when its group is written. */
+interface QueuedMerge extends Merge {
+  resolve(written: boolean): void;
+  reject(error: unknown): void;
+}
+
+const NOT_WRITTEN = Promise.resolve(false);
+
+/**
+ * What a guarded write answered, as written or not; when the backend said which version it made, the write
+ * is remembered as the one to merge the key's next writes onto.
+ */
+function remember(hot: HotKey, answer: boolean | string, record: SessionRecord, expiresAt: number): boolean {
+  if (answer === false) return false;
+  hot.written = typeof answer === "string" ? { version: answer, record, expiresAt } : undefined;
+  return true;
 }
 
 function ttlOf(expiresAt: number, now: number): number {

@@ -25,7 +25,8 @@ export class RowBackend implements Backend {
         this.get(key).then((data) => (data === undefined ? undefined : { value: data, version: data }));
       this.compareAndSet = (key, expected, next, _ttlMs, of) => {
         const row = this.#row(key, next, of);
-        return Promise.resolve(row.saveIfUnchanged!(expected));
+        // Written: the data column is the version.
+        return Promise.resolve(row.saveIfUnchanged!(expected)).then((ok) => ok && next);
       };
       if (typeof rows.destroyBySessionId === "function") this.compareAndMove = this.#move;
     }
