@@ -8,6 +8,7 @@ import { Deadlines } from "../deadlines.js";
 import { withTimeout } from "../keyv_backend.js";
 import type { Dialect } from "./dialect.js";
 import { describeFailure } from "./sql_errors.js";
+import { SQLITE_PRAGMAS, type SqliteConnection } from "./sqlite_driver.js";
 
 // The `database` store's connection: one Knex instance over the driver the URL names (sqlite3, pg or
 // mysql2, the drivers the Keyv adapters already bring, so no second SQLite build), with a bounded pool and
@@ -56,6 +57,12 @@ export interface DatabaseOptions {
   timeoutMs: number;
   /** The sessions table, for error messages. */
   table: string;
+  /**
+   * SQLite: the connection the table backend opened, which Knex then uses too (one connection per process,
+   * and an in-memory database is the same one for the requests and for app.sessions). Closing Knex leaves
+   * it open: its owner closes it.
+   */
+  sqliteConnection?: SqliteConnection;
 }
 
 /** A Knex instance with its dialect, the time format of its columns, and bounded, explained calls. */
@@ -98,8 +105,7 @@ export class Database {
    * ("YYYY-MM-DD HH:MM:SS.SSS"), readable and comparable with SQLite's date functions.
    */
   toTime(ms: number): Date | string {
-    const date = new Date(ms);
-    return this.dialect === "sqlite" ? date.toISOString().replace("T", " ").replace("Z", "") : date;
+    return toTime(this.dialect, ms);
   }
 
   fromTime(value: unknown): Date | undefined {
@@ -117,24 +123,39 @@ export class Database {
   }
 }
 
+/**
+ * A time as its column holds it: a Date for PostgreSQL (timestamptz) and MySQL (DATETIME(3), the connection
+ * in UTC); for SQLite, which has no time type, UTC text in SQLite's own format ("YYYY-MM-DD HH:MM:SS.SSS"),
+ * readable and comparable with SQLite's date functions.
+ */
+export function toTime(dialect: Dialect, ms: number): Date | string {
+  const date = new Date(ms);
+  return dialect === "sqlite" ? date.toISOString().replace("T", " ").replace("Z", "") : date;
+}
+
+/** Creates the SQLite file's directory (a ConfigError when it cannot be). */
+export function ensureSqliteDirectory(target: string): void {
+  if (target === ":memory:") return;
+  try {
+    mkdirSync(dirname(target), { recursive: true });
+  } catch (error) {
+    throw new ConfigError(
+      `session store "database": cannot create the directory of ${target}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
 /** Loads Knex and the URL's driver, creates the SQLite file's directory, and configures the pool. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const { dialect, target } = parseDatabaseUrl(options.url);
   const { default: knex } = (await import("knex")) as unknown as { default: (config: Knex.Config) => Knex };
   requireDriver(dialect);
   const { timeoutMs } = options;
-  if (dialect === "sqlite" && target !== ":memory:") {
-    try {
-      mkdirSync(dirname(target), { recursive: true });
-    } catch (error) {
-      throw new ConfigError(
-        `session store "database": cannot create the directory of ${target}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-  }
+  if (dialect === "sqlite") ensureSqliteDirectory(target);
+  const shared = dialect === "sqlite" ? options.sqliteConnection : undefined;
   const instance = knex({
-    client: CLIENTS[dialect],
+    client: shared ? await sharedSqliteClient(shared) : CLIENTS[dialect],
     connection: connectionSettings(dialect, target, timeoutMs),
     useNullAsDefault: dialect === "sqlite",
     // Waiting for a free connection is bounded like everything else.
@@ -147,7 +168,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     log: { warn: warnUnlessConnectionNoise },
     pool: {
       // No idle connection is kept open by force: a database restarted meanwhile costs nothing.
-      min: dialect === "sqlite" && target === ":memory:" ? 1 : 0,
+      min: dialect === "sqlite" && target === ":memory:" && !shared ? 1 : 0,
       // SQLite: one connection (one writer anyway; an in-memory database lives in its connection).
       max: dialect === "sqlite" ? 1 : options.poolSize,
       createTimeoutMillis: timeoutMs,
@@ -159,6 +180,21 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     },
   });
   return new Database(dialect, instance, options);
+}
+
+/** Knex's SQLite client on a connection opened elsewhere, which it never opens nor closes itself. */
+async function sharedSqliteClient(connection: SqliteConnection): Promise<Knex.Config["client"]> {
+  // Knex's own SQLite client (it has no exports map; this path is part of its published files).
+  const client = "knex/lib/dialects/sqlite3/index.js";
+  const { default: Sqlite3Client } = (await import(client)) as {
+    default: new (...args: never[]) => object;
+  };
+  return class SharedSqlite3Client extends Sqlite3Client {
+    acquireRawConnection() {
+      return Promise.resolve(connection);
+    }
+    async destroyRawConnection() {}
+  } as unknown as Knex.Config["client"];
 }
 
 function warnUnlessConnectionNoise(message: unknown): void {
@@ -195,18 +231,6 @@ type RawConnection = {
   query?(sql: string, callback: (error: Error | null) => void): void;
   exec?(sql: string, callback: (error: Error | null) => void): void;
 };
-
-/**
- * SQLite file settings. With the default rollback journal every commit is a fully synced write of the
- * journal and of the database (several fsyncs), and a reader waits for a writer, so an app that writes its
- * session on every request is held to the disk's pace. WAL appends each commit to one log, readers never
- * block the writer (nor other processes' readers), and synchronous=NORMAL syncs that log at checkpoints
- * rather than on every commit: a crash of the process loses nothing, a power loss may lose the last commits
- * (sessions written just before it), never corrupts the file. Rails' SQLite defaults are the same. WAL is a
- * property of the file, kept once set; like any SQLite file in WAL mode it must not live on a network file
- * system.
- */
-const SQLITE_PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
 
 /** Per-connection settings Knex's config cannot express. */
 function afterCreate(dialect: Dialect, timeoutMs: number, memory: boolean) {

@@ -8,8 +8,9 @@ import type { StoreFactory } from "../store.js";
 import { DatabaseAdmin } from "./admin.js";
 import { type Database, DEFAULT_URL, openDatabase, parseDatabaseUrl } from "./connection.js";
 import { databaseStore } from "./database_store.js";
-import { defineSessionRow, type SessionRowClass } from "./session_row.js";
+import type { SessionRowClass } from "./session_row.js";
 import { IDENTIFIER, IDENTIFIER_RULE, type TableOptions, tableLayout } from "./table.js";
+import { openTableBackend, sqliteConnectionOf, type TableBackend } from "./table_backend.js";
 
 // `config.session.store = "database"`: its options and how the store is put together.
 
@@ -62,42 +63,49 @@ export const databaseStoreFactory: StoreFactory = {
     const layout = tableLayout(given as TableOptions);
     const sessionClass = given.sessionClass as SessionRowClass | undefined;
     const timeoutMs = Math.round(((given.timeout as number | undefined) ?? 2) * 1000);
+    const poolSize = (given.poolSize as number | undefined) ?? 10;
+    const userKey = (given.userKey as string | undefined) ?? "user_id";
     let opening: Promise<Database> | undefined;
-    const database = () => {
-      opening ??= openDatabase({
-        url,
-        poolSize: (given.poolSize as number | undefined) ?? 10,
-        timeoutMs,
-        table: layout.table,
-      });
-      return opening;
+    const closeAdmin = async () => {
+      if (opening) await (await opening).close();
     };
-    // With its own row class the store reads and writes through it; the database (and its driver) is
-    // then needed only by app.sessions, and opened on first use.
-    const db = sessionClass ? undefined : await database();
-    if (db && dialect === "sqlite") {
-      // An embedded file that cannot be opened is a configuration error, found at boot.
+    // The built-in table runs on its driver (prepared statements); with its own row class the store reads
+    // and writes through the class. Knex (schema, app.sessions) is opened on first use either way.
+    let backend: TableBackend | undefined;
+    if (!sessionClass) {
       try {
-        await db.run(db.knex.raw("SELECT 1"), "open the database");
+        backend = await openTableBackend({
+          url,
+          layout,
+          poolSize,
+          timeoutMs,
+          userKey,
+          beforeClose: closeAdmin,
+        });
       } catch (error) {
-        await db.close();
+        // An embedded file that cannot be opened is a configuration error, found at boot.
+        if (error instanceof ConfigError || dialect !== "sqlite") throw error;
         throw new ConfigError(`session store "database": cannot open ${url}: ${(error as Error).message}`, {
           cause: error,
         });
       }
     }
+    const sqliteConnection = backend && sqliteConnectionOf(backend);
+    const database = () => {
+      opening ??= openDatabase({ url, poolSize, timeoutMs, table: layout.table, sqliteConnection });
+      return opening;
+    };
     return databaseStore({
-      rows: sessionClass ?? defineSessionRow(db!, layout),
+      backend,
+      rows: sessionClass,
       secrets: options.secrets,
       encrypt: (given.encrypt as boolean | undefined) ?? true,
       serializer: (given.serializer as SerializerName | undefined) ?? "msgpack",
       maxDataBytes: given.maxDataBytes as number | undefined,
-      userKey: given.userKey as string | undefined,
+      userKey,
       expiry: (record, now) => expiryOf(record, options, now),
       admin: new DatabaseAdmin({ database, layout, now: app.clock }), // the app's clock decides what is live
-      close: async () => {
-        if (opening) await (await opening).close();
-      },
+      close: closeAdmin,
     });
   },
 };
