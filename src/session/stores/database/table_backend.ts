@@ -73,9 +73,16 @@ export class TableBackend implements Backend {
 
   /**
    * UPDATE ... WHERE session_id = ? AND data = ?: the previous data is an exact version. MySQL compares
-   * bytes: a case-insensitive collation must not take a changed value for the old one.
+   * bytes: a case-insensitive collation must not take a changed value for the old one. Written: the
+   * version is now `next` (the data column is the version).
    */
-  compareAndSet(key: string, expected: string, next: string, _ttlMs: number, of?: WriteOf): Promise<boolean> {
+  compareAndSet(
+    key: string,
+    expected: string,
+    next: string,
+    _ttlMs: number,
+    of?: WriteOf,
+  ): Promise<string | false> {
     let values: unknown[];
     try {
       const columns = this.#columns(of);
@@ -84,7 +91,7 @@ export class TableBackend implements Backend {
       return Promise.reject(error);
     }
     return this.#run("write", () => this.driver.change(this.#statements.update, values)).then(
-      (changed) => changed === 1,
+      (changed) => changed === 1 && next,
     );
   }
 

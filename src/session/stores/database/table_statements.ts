@@ -4,7 +4,8 @@ import type { TableLayout } from "./table.js";
 // The SQL the built-in table's request path runs, written once per store from the table layout: five
 // statements, prepared once (a name for PostgreSQL's named statements; mysql2 and sqlite3 key their caches
 // by the text). Names come from TableLayout, so they are plain identifiers; they are quoted all the same,
-// as Knex quotes them in sessions:install, so a table created with capitals is the one found here.
+// as Knex quotes them in sessions:install, so a table created with capitals is the one found here. SQLite
+// takes backticks as Knex does: a double-quoted name it cannot find would be read as a string instead.
 
 /** A statement of the request path: its text, and a name unique to that text (PostgreSQL prepares by name). */
 export interface Statement {
@@ -40,7 +41,7 @@ export interface TableStatements {
 let named = 0;
 
 export function tableStatements(dialect: Dialect, layout: TableLayout): TableStatements {
-  const q = dialect === "mysql" ? (name: string) => `\`${name}\`` : (name: string) => `"${name}"`;
+  const q = dialect === "postgres" ? (name: string) => `"${name}"` : (name: string) => `\`${name}\``;
   // PostgreSQL numbers its placeholders; the others take them in order.
   const p = dialect === "postgres" ? (n: number) => `$${n}` : (_n: number) => "?";
   const table = q(layout.table);
