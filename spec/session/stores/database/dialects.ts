@@ -16,6 +16,11 @@ import {
   type SessionRowClass,
 } from "../../../../src/session/stores/database/session_row.js";
 import { type TableOptions, tableLayout } from "../../../../src/session/stores/database/table.js";
+import {
+  openTableBackend,
+  sqliteConnectionOf,
+  type TableBackend,
+} from "../../../../src/session/stores/database/table_backend.js";
 import type { ServerStore } from "../../../../src/session/stores/server_store.js";
 import { SECRET } from "../../../support/app.js";
 import { type ServiceName, serviceUrl } from "../../../support/services.js";
@@ -108,13 +113,18 @@ export async function installedTable(dialect: DialectCase, table: string): Promi
 
 export interface BuiltStore {
   store: ServerStore;
-  /** The store's own connection (count its queries with db.knex.on("query", ...)). */
+  /** The Knex connection of app.sessions (and of the row class, when the store reads through one). */
   db: Database;
+  /** The built-in table's backend, unless the store reads and writes through a row class. */
+  backend: TableBackend | undefined;
+  /** Calls `listener` with the text of every statement the store runs from now on. */
+  onStatement(listener: (sql: string) => void): void;
 }
 
 /**
- * The store put together as the factory does, but with its pieces in hand: the connection (to count
- * queries) and the store options the factory does not expose (maxAttempts).
+ * The store put together as the factory does (the built-in table on its driver, or a row class when
+ * `rows` or `wrapRows` is given), but with its pieces in hand: the statements it runs, and the store
+ * options the factory does not expose (maxAttempts).
  */
 export async function buildStore(
   dialect: DialectCase,
@@ -122,10 +132,25 @@ export async function buildStore(
   options: Partial<DatabaseStoreOptions> & { wrapRows?: (rows: SessionRowClass) => SessionRowClass } = {},
 ): Promise<BuiltStore> {
   const layout = tableLayout(table);
-  const db = await openDatabase({ url: dialect.url, poolSize: 10, timeoutMs: 5000, table: layout.table });
+  const settings = { url: dialect.url, poolSize: 10, timeoutMs: 5000 };
+  const throughRows = options.rows !== undefined || options.wrapRows !== undefined;
+  let db: Database | undefined;
+  const backend = throughRows
+    ? undefined
+    : await openTableBackend({
+        ...settings,
+        layout,
+        userKey: options.userKey ?? "user_id",
+        beforeClose: () => db!.close(),
+      });
+  db = await openDatabase({
+    ...settings,
+    table: layout.table,
+    sqliteConnection: backend && sqliteConnectionOf(backend),
+  });
   const rows = defineSessionRow(db, layout);
   const store = databaseStore({
-    rows: options.wrapRows ? options.wrapRows(rows) : rows,
+    ...(backend ? { backend } : { rows: options.wrapRows ? options.wrapRows(rows) : rows }),
     secrets: [SECRET],
     encrypt: true,
     serializer: "msgpack",
@@ -133,5 +158,22 @@ export async function buildStore(
     close: () => db.close(),
     ...options,
   });
-  return { store, db };
+  const onStatement = (listener: (sql: string) => void) => {
+    if (!backend) {
+      db.knex.on("query", (query: { sql: string }) => listener(query.sql));
+      return;
+    }
+    // Every call the backend makes on its driver, with the statement's text.
+    const driver = backend.driver;
+    const { value, change } = driver;
+    driver.value = (statement, values) => {
+      listener(statement.text);
+      return value.call(driver, statement, values);
+    };
+    driver.change = (statement, values) => {
+      listener(statement.text);
+      return change.call(driver, statement, values);
+    };
+  };
+  return { store, db, backend, onStatement };
 }
