@@ -1,19 +1,21 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import {
-  SessionConflictError,
-  SessionError,
-  SessionOverflowError,
-  SessionStoreUnavailableError,
-} from "../errors.js";
+import { SessionError, SessionOverflowError, SessionStoreUnavailableError } from "../errors.js";
 import { channels } from "../events.js";
 import { isWellFormedId, privateId } from "../ids.js";
-import type { Changes, SessionRecord } from "../record.js";
+import type { SessionRecord } from "../record.js";
 import { RecordSealer, type RecordSealerOptions } from "../sealing/record_sealer.js";
 import type { Backend, WriteOf } from "./backend.js";
 import type { SessionsAdmin } from "./database/sessions_admin.js";
 import { type HotKey, HotKeys } from "./hot_keys.js";
 import { loadedSnapshot, rememberLoad } from "./loaded_snapshot.js";
-import { type LoadedSnapshot, mergeRecord, snapshotOf } from "./merge.js";
+import { snapshotOf } from "./merge.js";
+import {
+  type GuardedWrite,
+  type Merge,
+  MergeWriter,
+  type QueuedMerge,
+  remember,
+  ttlOf,
+} from "./merge_writer.js";
 import type { LoadResult, SaveContext, SessionStore } from "./store.js";
 
 export interface ServerStoreOptions extends RecordSealerOptions {
@@ -48,7 +50,11 @@ const NO_CHANGES = { data: new Map<string, string | undefined>(), cleared: false
  * (redis: a Lua script on the exact stored string, which a fresh IV makes a version), the write is guarded
  * by what this request read, then re-read, re-merged and retried with a short random pause, then 409.
  * Other backends merge onto a read made right before the write: an update is lost only if another write
- * lands inside that read-to-write window (README, Concurrency).
+ * lands inside that read-to-write window (docs/stores.md, Concurrency).
+ *
+ * Hot sessions. Within the process, one key's writes take turns (hot_keys.ts); the merges that queue up
+ * behind a write go out as one, onto the record that write stored and guarded by its version, so a session
+ * many concurrent requests write costs one guarded write per burst and no miss (merge_writer.ts).
  */
 export class ServerStore implements SessionStore {
   readonly name: string;
@@ -62,6 +68,7 @@ export class ServerStore implements SessionStore {
   readonly #limit: ServerStoreOptions["limit"];
   /** This process's writes in progress, by key, and what it last wrote (hot_keys.ts). */
   readonly #hot = new HotKeys<QueuedMerge>((key, hot, jobs) => this.#writeGroup(key, hot, jobs));
+  readonly #writer: MergeWriter;
 
   constructor(name: string, backend: Backend, options: ServerStoreOptions) {
     this.name = name;
@@ -74,6 +81,14 @@ export class ServerStore implements SessionStore {
     this.admin = options.admin;
     this.#cas = typeof backend.getVersioned === "function" && typeof backend.compareAndSet === "function";
     this.#atomicMove = this.#cas && typeof backend.compareAndMove === "function";
+    this.#writer = new MergeWriter({
+      cas: this.#cas,
+      maxAttempts: this.#maxAttempts,
+      fetch: (key) => this.#fetch(key),
+      live: (stored, now) => this.#sealer.live(stored, now),
+      encode: (record, expiresAt) => this.#encode(record, expiresAt),
+      expiryOf: (merged, mine, expiresAt, now) => this.#expiryOf(merged, mine, expiresAt, now),
+    });
   }
 
   /** The backend can compare-and-set (decided once: a backend's methods do not come and go). */
@@ -235,7 +250,7 @@ export class ServerStore implements SessionStore {
           )
       : (_version, value, ttl, of) =>
           this.#orUnavailable("write", this.#backend.set(key, value, ttl, of)).then(() => true);
-    return this.#saveOptimistically(key, hot, jobs, write).then(
+    return this.#writer.write(key, hot, jobs, write).then(
       (ok) => {
         for (const job of jobs) job.resolve(ok);
       },
@@ -245,7 +260,7 @@ export class ServerStore implements SessionStore {
           return;
         }
         for (const job of jobs)
-          await this.#saveOptimistically(key, hot, [job], write).then(job.resolve, job.reject);
+          await this.#writer.write(key, hot, [job], write).then(job.resolve, job.reject);
       },
     );
   }
@@ -266,95 +281,12 @@ export class ServerStore implements SessionStore {
           await this.#orUnavailable("write", this.#backend.set(to, value, ttl, { ...of, fresh: true }));
           return true;
         };
-    return this.#saveOptimistically(from, hot, [job], (version, value, ttl, of) =>
+    return this.#writer.write(from, hot, [job], (version, value, ttl, of) =>
       write(version, value, ttl, of).then((moved) => {
         if (moved) hot.written = null; // the record left this id for good
         return moved;
       }),
     );
-  }
-
-  /**
-   * With compare-and-set, the first attempt needs no read: the merges go onto the record this process last
-   * wrote under the key, guarded by its version (a session many requests of this process write: the last
-   * write is its own), or, when it knows none, the first merge's record is written guarded by the version
-   * its request read. Only a write of another process in between makes the guard fail; then the record is
-   * read again and the merges are made onto it, after a short random pause that spreads concurrent writers;
-   * after maxAttempts, 409. Without compare-and-set, one attempt: a fresh read, the merges, one write.
-   */
-  #saveOptimistically(key: string, hot: HotKey, jobs: Merge[], write: GuardedWrite): Promise<boolean> {
-    try {
-      if (hot.written === null) return Promise.resolve(false); // this process deleted it: destroy wins
-      if (!this.#cas) return this.#mergeAndWrite(key, hot, jobs, write, 1);
-      const first = jobs[0]!;
-      const now = jobs[jobs.length - 1]!.now;
-      const written = hot.written;
-      let version: string;
-      let merged: { record: SessionRecord; expiresAt: number };
-      if (written !== undefined && written.expiresAt > now) {
-        version = written.version;
-        merged = this.#fold(written.record, jobs, 0, written.expiresAt);
-      } else if (first.loaded !== undefined) {
-        version = first.loaded.data;
-        merged = this.#fold(first.record, jobs, 1, first.expiresAt);
-      } else {
-        return this.#mergeAndWrite(key, hot, jobs, write, 1);
-      }
-      const value = this.#encode(merged.record, merged.expiresAt);
-      const of = { record: merged.record, expiresAt: merged.expiresAt, now };
-      return write(version, value, ttlOf(merged.expiresAt, now), of).then(
-        (ok) => ok || this.#mergeAndWrite(key, hot, jobs, write, 2),
-      );
-    } catch (error) {
-      return Promise.reject(error); // an encoding over the limit: a rejection like any other failure
-    }
-  }
-
-  /** Attempts `first` to maxAttempts (1 without compare-and-set): read the record, merge onto it, write. */
-  async #mergeAndWrite(
-    key: string,
-    hot: HotKey,
-    jobs: Merge[],
-    write: GuardedWrite,
-    first: number,
-  ): Promise<boolean> {
-    const now = jobs[jobs.length - 1]!.now;
-    const attempts = this.#cas ? this.#maxAttempts : 1;
-    for (let attempt = first; attempt <= attempts; attempt++) {
-      // After a failed guarded write: a pause that grows with the attempts, so racing writers spread out.
-      if (attempt > 1) await sleep(Math.random() * Math.min(2 ** (attempt - 1), 50));
-      const current = await this.#current(key, now);
-      if (!current) {
-        hot.written = undefined;
-        return false;
-      }
-      const next = this.#fold(current.record, jobs, 0, 0);
-      const value = this.#encode(next.record, next.expiresAt);
-      const of = { record: next.record, expiresAt: next.expiresAt, now };
-      if (await write(current.version, value, ttlOf(next.expiresAt, now), of)) return true;
-    }
-    throw new SessionConflictError(
-      `session changed by concurrent requests ${this.#maxAttempts} times while this request saved it; nothing was written, try again`,
-    );
-  }
-
-  /** The merges `jobs[from..]` made in order onto `base`, as the requests would have been one by one. */
-  #fold(base: SessionRecord, jobs: Merge[], from: number, baseExpiresAt: number) {
-    let record = base;
-    let expiresAt = baseExpiresAt;
-    for (let i = from; i < jobs.length; i++) {
-      const job = jobs[i]!;
-      record = mergeRecord(record, job.record, job.changes, job.loaded);
-      expiresAt = this.#expiryOf(record, job.record, job.expiresAt, job.now);
-    }
-    return { record, expiresAt };
-  }
-
-  /** The record as stored now, decoded; undefined when it is gone, unreadable or expired (all: not brought back). */
-  async #current(key: string, now: number): Promise<{ version: string; record: SessionRecord } | undefined> {
-    const stored = await this.#fetch(key);
-    const live = this.#sealer.live(stored?.value, now);
-    return stored && live ? { version: stored.version, record: live.record } : undefined;
   }
 
   #fetch(key: string): Promise<{ value: string; version: string } | undefined> {
@@ -405,37 +337,4 @@ export class ServerStore implements SessionStore {
   }
 }
 
-/** A write guarded by the version read (compare-and-set), or a plain write that answers true. */
-type GuardedWrite = (version: string, value: string, ttlMs: number, of: WriteOf) => Promise<boolean>;
-
-/** One request's save of a record it loaded: its changes, and what it loaded the record as. */
-interface Merge {
-  record: SessionRecord;
-  expiresAt: number;
-  now: number;
-  changes: Changes;
-  /** What the record was loaded as (its version, the parts merged whole), when this request loaded it. */
-  loaded: LoadedSnapshot | undefined;
-}
-
-/** A merge waiting for its key, answered when its group is written. */
-interface QueuedMerge extends Merge {
-  resolve(written: boolean): void;
-  reject(error: unknown): void;
-}
-
 const NOT_WRITTEN = Promise.resolve(false);
-
-/**
- * What a guarded write answered, as written or not; when the backend said which version it made, the write
- * is remembered as the one to merge the key's next writes onto.
- */
-function remember(hot: HotKey, answer: boolean | string, record: SessionRecord, expiresAt: number): boolean {
-  if (answer === false) return false;
-  hot.written = typeof answer === "string" ? { version: answer, record, expiresAt } : undefined;
-  return true;
-}
-
-function ttlOf(expiresAt: number, now: number): number {
-  return Math.max(1000, expiresAt - now);
-}
