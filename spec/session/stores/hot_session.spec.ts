@@ -1,12 +1,12 @@
 import { type ChildProcess, execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { type Application, Handler, type RoutesDefinition } from "stoat";
 import { openBackend } from "../../../src/session/stores/adapters/index.js";
 import { ServerStore } from "../../../src/session/stores/server_store.js";
 import { type AppServer, startServer } from "../../scale_out/processes.js";
-import { SECRET, testApp } from "../../support/app.js";
-import { type CountingBackend, countingBackend, watchedStore } from "../../support/counting_backend.js";
+import { SECRET } from "../../support/app.js";
+import { type CountingBackend, countingBackend } from "../../support/counting_backend.js";
+import { allKeys, type HotApp, hotApp, N } from "../../support/hot_session.js";
 import { freePort } from "../../support/net.js";
 import { kill } from "../../support/process.js";
 import { startRedis } from "../../support/redis_server.js";
@@ -18,34 +18,14 @@ import { useBinary } from "../../support/services.js";
 // no failed compare-and-set, no re-read, no key lost. Only a write of another process costs a retry. When
 // the write goes out is chosen by holding the backend's next call, never by a timer.
 
-const N = 50;
 const NAMESPACE = "hot";
-
-class Probe extends Handler {
-  async put() {
-    this.session.set(this.params.k ?? "k", "1");
-    this.json({ ok: true });
-  }
-  async read() {
-    this.json(this.session.toJSON());
-  }
-}
-
-const routes: RoutesDefinition = (r) => {
-  r.get("/put", Probe, "put");
-  r.get("/read", Probe, "read");
-};
 
 describe("a hot session: concurrent requests of one session in one process (redis)", function () {
   this.timeout(30_000);
   let redis: ChildProcess | undefined;
   let url: string;
   let backend: CountingBackend;
-  let app: Application;
-  let base: string;
-  /** Resolves the promise of `when` once that many loads or saves have reached the store. */
-  let waiter: { method: "load" | "save"; count: number; reached: () => void } | undefined;
-  let calls = { load: 0, save: 0 };
+  let hot: HotApp;
 
   before(async function () {
     useBinary(this, "redis-server");
@@ -55,46 +35,14 @@ describe("a hot session: concurrent requests of one session in one process (redi
     url = `redis://127.0.0.1:${port}`;
     const inner = await openBackend("redis", { url, namespace: NAMESPACE, timeoutMs: 2000, ttlMs: 60_000 });
     backend = countingBackend(inner);
-    const store = new ServerStore("redis", backend, {
-      secrets: [SECRET],
-      encrypt: true,
-      serializer: "msgpack",
-    });
-    const watched = watchedStore(store, (method) => {
-      calls[method]++;
-      if (waiter?.method === method && calls[method] === waiter.count) waiter.reached();
-    });
-    app = testApp({ routes, store: watched });
-    await app.listen(0, "127.0.0.1");
-    base = `http://127.0.0.1:${app.port}`;
+    hot = await hotApp(
+      new ServerStore("redis", backend, { secrets: [SECRET], encrypt: true, serializer: "msgpack" }),
+    );
   });
   after(async () => {
-    await app?.close();
+    await hot?.app.close();
     await kill(redis);
   });
-  beforeEach(() => {
-    calls = { load: 0, save: 0 };
-  });
-
-  /** Resolves when `count` loads or saves have reached the store since the spec began. */
-  const reached = (method: "load" | "save", count: number) =>
-    new Promise<void>((resolve) => {
-      waiter = { method, count, reached: resolve };
-    });
-
-  const get = (path: string, cookie?: string) =>
-    fetch(`${base}${path}`, cookie ? { headers: { cookie } } : {}).then(async (res) => ({
-      status: res.status,
-      cookie: res.headers.get("set-cookie")?.split(";")[0],
-      body: (await res.json()) as Record<string, string>,
-    }));
-
-  /** A new session holding `seed`, and its cookie. */
-  async function seed(): Promise<string> {
-    const res = await get("/put?k=seed");
-    expect(res.status).to.equal(200);
-    return res.cookie!;
-  }
 
   /** The guarded-write scripts Redis itself ran (EVALSHA, or EVAL where the script was not cached yet). */
   async function scriptsRun(): Promise<number> {
@@ -108,17 +56,13 @@ describe("a hot session: concurrent requests of one session in one process (redi
     return runs;
   }
 
-  /** N requests of the session `cookie`, each setting its own key k0..k(N-1). */
-  const putAll = (cookie: string) => Array.from({ length: N }, (_, i) => get(`/put?k=k${i}`, cookie));
-  const allKeys = () => Object.fromEntries(Array.from({ length: N }, (_, i) => [`k${i}`, "1"]));
-
   it(`writes the ${N - 1} requests that queued behind a write as one guarded write: no miss, every key kept`, async () => {
-    const cookie = await seed();
+    const cookie = await hot.seed();
     backend.reset();
     const scriptsBefore = await scriptsRun();
     const release = backend.holdNext("compareAndSet");
-    const allSaving = reached("save", N);
-    const answers = putAll(cookie);
+    const allSaving = hot.reached("save", N);
+    const answers = hot.putAll(cookie);
     await allSaving; // the first write is held; the other N - 1 wait behind it
     release();
     expect((await Promise.all(answers)).map((a) => a.status)).to.deep.equal(Array(N).fill(200));
@@ -126,31 +70,31 @@ describe("a hot session: concurrent requests of one session in one process (redi
     expect(backend.missed).to.equal(0);
     expect(backend.calls.getVersioned).to.be.at.most(N); // the loads: no re-read after a write
     expect((await scriptsRun()) - scriptsBefore).to.equal(2);
-    expect((await get("/read", cookie)).body).to.deep.equal({ seed: "1", ...allKeys() });
+    expect((await hot.get("/read", cookie)).body).to.deep.equal({ seed: "1", ...allKeys() });
   });
 
   it(`guards each write by what this process wrote last, though all ${N} requests read the version before`, async () => {
-    const cookie = await seed();
+    const cookie = await hot.seed();
     backend.reset();
     // Every request loads before any writes, so all read the seed's version; the later writes are guarded by
     // what this process wrote, not by that stale version.
-    const allLoaded = reached("load", N);
+    const allLoaded = hot.reached("load", N);
     const releaseRead = backend.holdNext("getVersioned");
-    const answers = putAll(cookie);
+    const answers = hot.putAll(cookie);
     await allLoaded;
     releaseRead();
     expect((await Promise.all(answers)).every((a) => a.status === 200)).to.equal(true);
     expect(backend.missed).to.equal(0);
     expect(backend.calls.compareAndSet).to.be.below(N);
-    expect((await get("/read", cookie)).body).to.deep.equal({ seed: "1", ...allKeys() });
+    expect((await hot.get("/read", cookie)).body).to.deep.equal({ seed: "1", ...allKeys() });
   });
 
   it(`shares one read among the ${N} loads of one session that start while it is in flight`, async () => {
-    const cookie = await seed();
+    const cookie = await hot.seed();
     backend.reset();
     const release = backend.holdNext("getVersioned");
-    const allLoaded = reached("load", N);
-    const answers = Array.from({ length: N }, () => get("/read", cookie));
+    const allLoaded = hot.reached("load", N);
+    const answers = Array.from({ length: N }, () => hot.get("/read", cookie));
     await allLoaded;
     release();
     for (const answer of await Promise.all(answers)) {
@@ -168,11 +112,11 @@ describe("a hot session: concurrent requests of one session in one process (redi
     after(() => other?.kill());
 
     it("a write of the other process between ours costs one retry, and every key of both arrives", async () => {
-      const cookie = await seed();
+      const cookie = await hot.seed();
       backend.reset();
       const release = backend.holdNext("compareAndSet");
-      const allSaving = reached("save", N);
-      const answers = putAll(cookie);
+      const allSaving = hot.reached("save", N);
+      const answers = hot.putAll(cookie);
       await allSaving;
       // While this process's first write is held, the other process writes the same session.
       const theirs = await fetch(`${other!.base}/put?k=theirs`, { headers: { cookie } });
@@ -181,7 +125,7 @@ describe("a hot session: concurrent requests of one session in one process (redi
       expect((await Promise.all(answers)).map((a) => a.status)).to.deep.equal(Array(N).fill(200));
       expect(backend.missed).to.equal(1); // the held write, guarded by a version the other process replaced
       expect(backend.calls.compareAndSet).to.equal(3);
-      expect((await get("/read", cookie)).body).to.deep.equal({ seed: "1", theirs: "1", ...allKeys() });
+      expect((await hot.get("/read", cookie)).body).to.deep.equal({ seed: "1", theirs: "1", ...allKeys() });
     });
   });
 });
