@@ -4,7 +4,7 @@
 import Koa from "koa";
 import session from "koa-session";
 import { type Redis, redisClient } from "./redis_client.js";
-import { body, MODE, next, PREFIX, SECRET, STORE, serve, TTL_SECONDS } from "./serve.js";
+import { body, hotRead, hotWrite, MODE, next, PREFIX, SECRET, STORE, serve, TTL_SECONDS } from "./serve.js";
 
 function redisStore(redis: Redis) {
   const key = (id: string) => `${PREFIX}:koa:${id}`;
@@ -43,6 +43,21 @@ app.use((ctx) => {
   if (ctx.path === "/seed") {
     sess.n = "0";
     ctx.body = body("0");
+    return;
+  }
+  if (ctx.path === "/read") {
+    ctx.body = hotRead(Object.entries(sess));
+    return;
+  }
+  if (MODE === "hot") {
+    const n = hotWrite(
+      ctx.query,
+      (key) => sess[key],
+      (key, value) => {
+        sess[key] = value;
+      },
+    );
+    ctx.body = body(n);
     return;
   }
   const n = next(sess.n);

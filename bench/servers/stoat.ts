@@ -1,12 +1,26 @@
 // Stoat, as a user configures it (default middleware), on BENCH_STORE: cookie, redis, database-sqlite (a
 // temporary file) or database-postgres (a table unique to the run, installed here and dropped on stop).
+// GET /read answers a hot session's keys (serve.ts, hotRead).
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import knex from "knex";
 import { Application, Handler, type SessionOptions } from "stoat";
-import { MODE, next, PREFIX, REDIS_URL, SECRET, STORE, serve, TTL_SECONDS, tableFor } from "./serve.js";
+import {
+  hotRead,
+  hotWrite,
+  MODE,
+  next,
+  POSTGRES_URL,
+  PREFIX,
+  REDIS_URL,
+  SECRET,
+  STORE,
+  serve,
+  TTL_SECONDS,
+  tableFor,
+} from "./serve.js";
 
 class Bench extends Handler {
   async seed() {
@@ -18,14 +32,26 @@ class Bench extends Handler {
       this.json({ n: "0" });
       return;
     }
+    if (MODE === "hot") {
+      const n = hotWrite(
+        this.query,
+        (key) => this.session.get(key),
+        (key, value) => this.session.set(key, value),
+      );
+      this.json({ n });
+      return;
+    }
     const n = next(this.session.get("n"));
     if (MODE === "rw") this.session.set("n", n);
     this.json({ n });
   }
+  async read() {
+    this.respond(hotRead(this.session.entries()), { contentType: "application/json" });
+  }
 }
 
-const POSTGRES_URL = process.env.DATABASE_URL_PG?.trim() || "postgres://postgres@127.0.0.1:5432/test";
-const table = tableFor(PREFIX);
+// One table per server process: the read+write, read-only and hot servers of a run each drop theirs on stop.
+const table = tableFor(PREFIX, `stoat_${MODE}`);
 const sqliteDir = STORE === "database-sqlite" ? mkdtempSync(join(tmpdir(), "stoat-bench-")) : undefined;
 
 function storeOptions(): [string, SessionOptions] {
@@ -40,6 +66,7 @@ const app = Application.configure((config) => {
   config.routes = (r) => {
     r.get("/seed", Bench, "seed");
     r.get("/", Bench, "work");
+    r.get("/read", Bench, "read");
   };
   config.session.store = store;
   config.session.options = { ...options, secret: SECRET, expireAfter: TTL_SECONDS };
