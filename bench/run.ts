@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { createClient } from "redis";
 import { baselinesOf, bracketed, sliceSeconds } from "./lib/bracket.js";
 import { type Facts, gatherFacts, renderFacts } from "./lib/facts.js";
+import { type HotState, hotState, settleHot } from "./lib/hot.js";
 import { load, type RoundResult, seed } from "./lib/load.js";
 import { fromCommandLine, README, RESULTS_DIR } from "./lib/paths.js";
 import { type ServerProcess, startServer, terminate } from "./lib/process.js";
@@ -85,13 +86,30 @@ async function run(): Promise<Summary[]> {
   try {
     // One session per connection, made once: each connection keeps its cookies from one measurement to the
     // next, as a browser would, so no measurement pays for the (slow, on a database) session creation.
+    // A hot scenario's connections all get the one session, seeded once; after each of its measurements the
+    // session is read and its lost updates counted (lib/hot.ts).
     const jars = new Map<string, string[]>();
-    const measure = (id: string, time: number) =>
-      load(servers.get(id)!.base, time, connections, jars.get(id), servers.get(id)!.child.pid);
+    const hots = new Map<string, HotState>();
+    const measure = async (id: string, time: number): Promise<RoundResult> => {
+      const { base, child } = servers.get(id)!;
+      const hot = hots.get(id);
+      const result = await load(base, time, connections, jars.get(id), child.pid, hot);
+      if (!hot) return result;
+      return { ...result, lost: await settleHot(base, jars.get(id)![0]!, hot) };
+    };
     const prepare = async (s: Scenario) => {
       const server = await startServer(s.script, { ...env, ...s.env }, s.id, 60_000);
       servers.set(s.id, server);
-      jars.set(s.id, s.session ? await seed(server.base, connections) : []);
+      if (s.hot) {
+        const [shared] = await seed(server.base, 1);
+        jars.set(
+          s.id,
+          Array.from({ length: connections }, () => shared!),
+        );
+        hots.set(s.id, hotState(connections));
+      } else {
+        jars.set(s.id, s.session ? await seed(server.base, connections) : []);
+      }
       await measure(s.id, warmup); // not measured: the JIT and the connections get going
     };
     // Boot, seed and warm-up a few at a time: fifteen tsx boots at once on a small machine take longer.
@@ -115,8 +133,9 @@ async function run(): Promise<Summary[]> {
         );
         results.get(s.id)!.push(result);
         const problems = flagged(result) ? ` (${result.non2xx} non-2xx, ${result.errors} errors)` : "";
+        const lost = result.lost === undefined ? "" : `, ${result.lost} lost of ${result.acked} acknowledged`;
         log(
-          `round ${round}/${rounds} ${s.id}: ${Math.round(result.rps)} req/s${problems} (${seconds(began)} s)`,
+          `round ${round}/${rounds} ${s.id}: ${Math.round(result.rps)} req/s${lost}${problems} (${seconds(began)} s)`,
         );
       }
     }

@@ -4,6 +4,7 @@
 
 import autocannon from "autocannon";
 import { cpuMicros } from "./cpu.js";
+import { type HotState, hotPath } from "./hot.js";
 
 export interface RoundResult {
   /** 2xx answers per second over the measured time: errors and other statuses never count as throughput. */
@@ -18,6 +19,11 @@ export interface RoundResult {
   cpuUs?: number;
   /** req/s of this measurement's baselines, measured right around it (bracket.ts), by scenario id. */
   baselines?: Record<string, number>;
+  /** The answers that were not 2xx, by status code. */
+  statuses?: Record<string, number>;
+  /** Hot session: the acknowledged (2xx) writes, and those of them the session lost (hot.ts). */
+  acked?: number;
+  lost?: number;
 }
 
 /** `cookie` (a Cookie header, "a=1; b=2") with the name=value of each `Set-Cookie` line put in. */
@@ -51,17 +57,27 @@ function setCookiesOf(raw: readonly string[]): string[] {
   return found;
 }
 
+/** Sets a connection's next request: its Cookie header (`cookie`) and its path (`path`). */
+interface RequestWriter {
+  cookie(jar: string): void;
+  /** Undefined when autocannon's request could not be cut as expected (only the hot scenarios need it). */
+  path?: (path: string) => void;
+}
+
 /**
- * How a connection sends its new Cookie header from the next request on. autocannon's `setHeaders` rebuilds
- * the request from its options (object merges, header list, a new Buffer, an unused id): ~10 us of the load
- * generator's CPU per cookie-writing response, on the two vCPUs the server under test shares, which lowered
- * every cookie-writing scenario's req/s for a cost no browser has. So the request autocannon built is cut
- * around the cookie value once, and each new cookie only splices a new request buffer from the two ends.
- * That reaches into autocannon 9's request iterator (pinned); if it is not there as expected, `setHeaders`.
- * The bench spec (spec/bench/bench_load.spec.ts) checks that every request carries the cookie last set.
+ * How a connection sends its new Cookie header (and, on a hot session, each request's own path) from the next
+ * request on. autocannon's `setHeaders` rebuilds the request from its options (object merges, header list, a
+ * new Buffer, an unused id): ~10 us of the load generator's CPU per cookie-writing response, on the two vCPUs
+ * the server under test shares, which lowered every cookie-writing scenario's req/s for a cost no browser has;
+ * its per-request `setupRequest` rebuilds it the same way for every request. So the request autocannon built
+ * is cut once around the path and the cookie value, and each change only splices a new request buffer from
+ * the pieces (a string join and a Buffer of ~200 bytes). That reaches into autocannon 9's request iterator
+ * (pinned); if it is not there as expected, `setHeaders` for the cookie, and no path (a hot scenario fails).
+ * The bench spec (spec/bench_load.spec.ts) checks that every request carries the cookie last set and, on a
+ * hot session, its own path.
  */
-function cookieResender(client: autocannon.Client, jar: string): (jar: string) => void {
-  const slow = (next: string) => client.setHeaders({ cookie: next });
+function requestWriter(client: autocannon.Client, jar: string): RequestWriter {
+  const slow = { cookie: (next: string) => client.setHeaders({ cookie: next }) };
   const request = (
     client as unknown as { requestIterator?: { currentRequest?: { requestBuffer?: unknown } } }
   ).requestIterator?.currentRequest;
@@ -69,17 +85,50 @@ function cookieResender(client: autocannon.Client, jar: string): (jar: string) =
   const built = request.requestBuffer.toString("latin1");
   const line = `\r\ncookie: ${jar}\r\n`;
   const at = built.indexOf(line);
-  if (at === -1 || built.indexOf(line, at + 1) !== -1) return slow;
-  const head = built.slice(0, at + line.length - jar.length - 2);
+  if (!built.startsWith("GET / HTTP/1.1\r\n") || at === -1 || built.indexOf(line, at + 1) !== -1) return slow;
+  const middle = built.slice("GET /".length, at + line.length - jar.length - 2);
   const tail = built.slice(at + line.length - 2);
-  return (next) => {
-    request.requestBuffer = Buffer.from(head + next + tail, "latin1");
+  let [path, cookie] = ["/", jar];
+  const write = () => {
+    request.requestBuffer = Buffer.from(`GET ${path}${middle}${cookie}${tail}`, "latin1");
+  };
+  return {
+    cookie(next) {
+      cookie = next;
+      write();
+    },
+    path(next) {
+      path = next;
+      write();
+    },
   };
 }
 
 /**
+ * A hot connection: each request it writes gets its own path (hot.ts, hotPath), from autocannon's "request"
+ * event, which comes right before the request is written (its first, after a reconnect or a timeout, and after
+ * each answer); each 2xx answer acknowledges the request in flight, whose number becomes what the
+ * connection's next request expects to find.
+ */
+function hotConnection(client: autocannon.Client, i: number, writer: RequestWriter, hot: HotState): void {
+  const path = writer.path;
+  if (!path) throw new Error("a hot scenario needs autocannon's built request (lib/load.ts, requestWriter)");
+  let inFlight = -1;
+  // @types/autocannon lists "response", "body", "headers", ... but not "request", which autocannon 9 emits.
+  (client as unknown as NodeJS.EventEmitter).on("request", () => {
+    inFlight = hot.next[i]!++;
+    path(hotPath(i, inFlight, hot.acked[i]!));
+  });
+  client.on("response", (status: number) => {
+    if (status >= 200 && status < 300 && inFlight > hot.acked[i]!) hot.acked[i] = inFlight;
+    inFlight = -1;
+  });
+}
+
+/**
  * Runs autocannon against `base`/ for `seconds` with `connections`; connection i sends `jars[i]` (when
- * given) and writes back what Set-Cookie answers change, so the next measurement goes on from there.
+ * given) and writes back what Set-Cookie answers change, so the next measurement goes on from there. With
+ * `hot`, each request's path is its connection's next hot request (the jars then all hold the one session).
  * autocannon's per-request `context` is reset after each pass over `requests`, so a connection's cookie
  * is pinned on the client itself, in `setupClient`.
  */
@@ -89,6 +138,7 @@ export async function load(
   connections: number,
   jars: string[] = [],
   serverPid?: number,
+  hot?: HotState,
 ): Promise<RoundResult> {
   let next = 0;
   const cpuBefore = cpuMicros(serverPid);
@@ -100,7 +150,8 @@ export async function load(
       const i = next++;
       if (!jars[i]) return;
       client.setHeaders({ cookie: jars[i] });
-      const resend = cookieResender(client, jars[i]);
+      const writer = requestWriter(client, jars[i]);
+      if (hot) hotConnection(client, i, writer, hot);
       client.on("headers", (info) => {
         // @types/autocannon says IncomingHttpHeaders; autocannon 9 passes the parser's info, a flat list.
         const set = setCookiesOf((info as unknown as { headers: string[] }).headers);
@@ -109,7 +160,7 @@ export async function load(
         // A server-side session's answers usually repeat the same id (a new Expires only): nothing to resend.
         if (jar === jars[i]) return;
         jars[i] = jar;
-        resend(jar);
+        writer.cookie(jar);
       });
     },
   });
@@ -119,8 +170,13 @@ export async function load(
     cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0
       ? { cpuUs: (cpuAfter - cpuBefore) / result.requests.total }
       : {};
+  const statuses = Object.entries(result.statusCodeStats ?? {})
+    .filter(([status]) => !status.startsWith("2"))
+    .map(([status, stats]) => [status, stats?.count ?? 0] as const);
   return {
     ...cpu,
+    ...(statuses.length > 0 ? { statuses: Object.fromEntries(statuses) } : {}),
+    ...(hot ? { acked: result["2xx"] } : {}),
     rps: result["2xx"] / measured,
     p50: result.latency.p50,
     p99: result.latency.p99,

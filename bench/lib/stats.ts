@@ -18,6 +18,11 @@ export interface Summary {
   /** Totals over the rounds: any of either flags the row. */
   non2xx: number;
   errors: number;
+  /** The non-2xx answers by status code, over the rounds (when there were any). */
+  statuses?: Record<string, number>;
+  /** Hot session, over the rounds: the acknowledged writes and those the session lost (lib/hot.ts). */
+  acked?: number;
+  lost?: number;
   /** rps / bare Koa's rps, when bare Koa ran. */
   vsKoa?: number;
   /** rps / the bare Redis handler's rps (Redis scenarios whose baseline ran). */
@@ -48,6 +53,15 @@ export function flagged(summary: Pick<Summary, "non2xx" | "errors">): boolean {
   return summary.non2xx > 0 || summary.errors > 0;
 }
 
+/** The rounds' non-2xx answers by status code, summed; nothing when there were none. */
+function statusesOf(rounds: readonly RoundResult[]): { statuses?: Record<string, number> } {
+  const statuses: Record<string, number> = {};
+  for (const r of rounds)
+    for (const [status, count] of Object.entries(r.statuses ?? {}))
+      statuses[status] = (statuses[status] ?? 0) + count;
+  return Object.keys(statuses).length > 0 ? { statuses } : {};
+}
+
 /** One summary per scenario that has rounds, in the scenarios' order. */
 export function summarise(
   scenarios: readonly Scenario[],
@@ -68,6 +82,10 @@ export function summarise(
         ...(rounds.every((r) => r.cpuUs !== undefined) ? { cpuUs: median(rounds.map((r) => r.cpuUs!)) } : {}),
         non2xx: sum((r) => r.non2xx),
         errors: sum((r) => r.errors),
+        ...statusesOf(rounds),
+        ...(rounds.some((r) => r.lost !== undefined)
+          ? { acked: sum((r) => r.acked ?? 0), lost: sum((r) => r.lost ?? 0) }
+          : {}),
         ...(s.redisBaseline ? { redisBaseline: s.redisBaseline } : {}),
       };
     });
@@ -147,4 +165,47 @@ export function peerRoundRatios(
     const p = peer.rounds[i]!;
     return r.rps / around(r)! / (p.rps / around(p)!);
   });
+}
+
+/**
+ * The CPU verdicts' ratio: `base`'s server CPU per request over `row`'s, per round (the two measured in the
+ * same interleaved pass), then the median over rounds; above 1, `row` costs less a request than `base`. The
+ * ratio of the medians when the rounds cannot be paired; undefined when either has no CPU reading.
+ */
+export function cpuRatio(
+  row: Pick<Summary, "rounds" | "cpuUs">,
+  base: Pick<Summary, "rounds" | "cpuUs"> | undefined,
+): number | undefined {
+  if (!base || row.cpuUs === undefined || base.cpuUs === undefined || !(row.cpuUs > 0)) return undefined;
+  const rounds = cpuRoundRatios(row, base);
+  return rounds ? median(rounds) : base.cpuUs / row.cpuUs;
+}
+
+/** cpuRatio of each round; undefined when the two cannot be paired round by round. */
+export function cpuRoundRatios(
+  row: Pick<Summary, "rounds">,
+  base: Pick<Summary, "rounds">,
+): number[] | undefined {
+  if (row.rounds.length !== base.rounds.length || row.rounds.length === 0) return undefined;
+  const pairs = row.rounds.map((r, i) => [base.rounds[i]!.cpuUs, r.cpuUs] as const);
+  if (pairs.some(([b, r]) => b === undefined || r === undefined || !(r > 0))) return undefined;
+  return pairs.map(([b, r]) => b! / r!);
+}
+
+/**
+ * What a session library adds to its framework's server CPU per request: `row`'s CPU per request minus its
+ * bare framework's, per round, then the median over rounds (the difference of the medians when the rounds
+ * cannot be paired); undefined without both readings.
+ */
+export function cpuAdded(
+  row: Pick<Summary, "rounds" | "cpuUs">,
+  bare: Pick<Summary, "rounds" | "cpuUs"> | undefined,
+): number | undefined {
+  if (!bare || row.cpuUs === undefined || bare.cpuUs === undefined) return undefined;
+  const paired =
+    row.rounds.length === bare.rounds.length &&
+    row.rounds.length > 0 &&
+    [...row.rounds, ...bare.rounds].every((r) => r.cpuUs !== undefined);
+  if (!paired) return row.cpuUs - bare.cpuUs;
+  return median(row.rounds.map((r, i) => r.cpuUs! - bare.rounds[i]!.cpuUs!));
 }

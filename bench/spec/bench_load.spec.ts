@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { expect } from "chai";
+import { hotState } from "../lib/hot.js";
 import { load } from "../lib/load.js";
 
 // load() keeps each connection's cookies as a browser would, over real HTTP: every request carries the
@@ -52,5 +53,62 @@ describe("bench load: the cookie jar", function () {
     expect(seen.otherKept).to.equal(seen.requests);
     // The jars the caller handed in hold what was set last, for the next measurement to go on from.
     for (const jar of jars) expect(jar).to.match(/^(sid=v\d+-x*; other=keep|other=keep; sid=v\d+-x*)$/);
+  });
+});
+
+describe("bench load: a hot session", function () {
+  this.timeout(30_000);
+  let server: Server;
+  let base: string;
+  /** Per socket: its connection, the last number sent, the last answered 2xx; and what went wrong. */
+  const sockets = new WeakMap<Socket, { c: string; s: number; acked: number }>();
+  const problems: string[] = [];
+  let requests = 0;
+  let conflicts = 0;
+
+  before(async () => {
+    server = createServer((req: IncomingMessage, res) => {
+      requests++;
+      const url = new URL(req.url ?? "/", "http://x");
+      const [c, s, e] = ["c", "s", "e"].map((name) => url.searchParams.get(name));
+      if (req.headers.cookie !== "sid=shared") problems.push(`cookie ${req.headers.cookie}`);
+      const seen = sockets.get(req.socket);
+      if (c === null || s === null || e === null) problems.push(`path ${req.url}`);
+      else if (seen && (seen.c !== c || Number(s) !== seen.s + 1 || Number(e) !== seen.acked))
+        problems.push(`${req.url} after ${JSON.stringify(seen)}`);
+      // Every seventh request of a connection is refused: not acknowledged, so not what the next one expects.
+      const refused = Number(s) % 7 === 3;
+      if (refused) conflicts++;
+      sockets.set(req.socket, { c: c!, s: Number(s), acked: refused ? (seen?.acked ?? -1) : Number(s) });
+      res.statusCode = refused ? 409 : 200;
+      res.end("{}");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it("gives each request its connection, its own number and the last acknowledged one, on the shared cookie", async () => {
+    const hot = hotState(3);
+    const result = await load(base, 1, 3, ["sid=shared", "sid=shared", "sid=shared"], undefined, hot);
+    expect(requests).to.be.greaterThan(50);
+    expect(problems).to.deep.equal([]);
+    // A request still in flight when the measurement stops is answered to nobody: at most one per connection.
+    expect(result.non2xx).to.be.within(conflicts - 3, conflicts);
+    expect(result.statuses).to.deep.equal({ "409": result.non2xx });
+    expect(result.acked).to.equal(result.requests - result.non2xx);
+    // What the next measurement's requests will expect: each connection's last 2xx number.
+    for (const [c, next] of hot.next.entries()) {
+      expect(next, `connection ${c}`).to.be.greaterThan(10);
+      const last = next - 1;
+      const acked = last % 7 === 3 ? last - 1 : last;
+      expect(
+        [acked, acked - 1],
+        `connection ${c}: the last or, cut off in flight, the one before`,
+      ).to.include(hot.acked[c]);
+    }
   });
 });

@@ -4,7 +4,17 @@ import { parseStatCpu } from "../lib/cpu.js";
 import { applySetCookies, type RoundResult } from "../lib/load.js";
 import { END, replaceBlock, START } from "../lib/readme.js";
 import { pickScenarios, SCENARIOS } from "../lib/scenarios.js";
-import { flagged, median, pairedRatio, peerRatio, rangeOf, summarise } from "../lib/stats.js";
+import {
+  cpuAdded,
+  cpuRatio,
+  flagged,
+  median,
+  pairedRatio,
+  peerRatio,
+  rangeOf,
+  type Summary,
+  summarise,
+} from "../lib/stats.js";
 import { CHART, renderChart, scaleFor } from "../lib/svg.js";
 import { renderTable } from "../lib/table.js";
 import { checkTargets, renderTargets, TARGETS } from "../lib/targets.js";
@@ -240,19 +250,20 @@ describe("bench report", () => {
     expect(results.size).to.equal(TARGETS.length);
     const verdict = (start: string) => [...results.values()].find((r) => r.target.startsWith(start))!.verdict;
     expect(verdict("Stoat cookie read+write ≥ 0.55")).to.equal("pass");
-    expect(verdict("Stoat cookie read+write ahead")).to.equal("pass");
+    expect(verdict("Stoat cookie read+write ahead")).to.equal("not run"); // a CPU verdict: no CPU readings
     expect(verdict("Stoat cookie read+write ≥ 10")).to.equal("pass"); // 12x
-    expect(verdict("Stoat cookie read-only")).to.equal("fail"); // 0.80 < 0.85
+    expect(verdict("Stoat cookie read-only ≥")).to.equal("fail"); // 0.80 < 0.85
     expect(verdict("Stoat cookie untouched")).to.equal("pass");
     expect(verdict("p99, cookie read+write")).to.equal("pass"); // 5 ms vs 9
     expect(verdict("p99, cookie read-only")).to.equal("pass");
     expect(verdict("Stoat redis read+write ≥ 0.9")).to.equal("not run");
+    expect(verdict("Stoat redis hot session")).to.equal("not run");
     expect(verdict("p99, redis")).to.equal("not run");
     const table = renderTargets(checkTargets(rows)).split("\n");
     expect(table[0]).to.equal("| Performance target | This run | Verdict |");
     expect(table).to.include("| Stoat cookie read-only ≥ 0.85 × bare Koa | 0.80 | ❌ fail |");
     expect(table).to.include(
-      "| Stoat cookie read+write ahead of every cookie peer | 2.00× koa-session-cookie-rw | ✅ pass |",
+      "| Stoat cookie read+write ahead of every Koa cookie peer (CPU) | – | – not run |",
     );
   });
 
@@ -267,7 +278,10 @@ describe("bench report", () => {
       ]),
     );
     const of = (start: string) => checkTargets(rows).find((r) => r.target.startsWith(start))!;
-    expect(of("Stoat cookie read-only")).to.include({ measured: "0.84 (rounds 0.80–0.90)", verdict: "fail" });
+    expect(of("Stoat cookie read-only ≥")).to.include({
+      measured: "0.84 (rounds 0.80–0.90)",
+      verdict: "fail",
+    });
     expect(of("Stoat cookie read+write ≥ 10")).to.include({
       measured: "11.00× (rounds 10.00×–12.00×)",
       verdict: "pass",
@@ -285,7 +299,7 @@ describe("bench report", () => {
     );
     const results = checkTargets(rows);
     const of = (start: string) => results.find((r) => r.target.startsWith(start))!;
-    expect(of("Stoat cookie read-only")).to.include({ measured: "0.84", verdict: "fail" });
+    expect(of("Stoat cookie read-only ≥")).to.include({ measured: "0.84", verdict: "fail" });
     expect(of("Stoat cookie untouched")).to.include({ measured: "0.95", verdict: "pass" });
   });
 
@@ -300,6 +314,142 @@ describe("bench report", () => {
     const untouched = checkTargets(rows).find((r) => r.target.startsWith("Stoat cookie untouched"))!;
     expect(untouched.verdict).to.equal("fail");
     expect(untouched.measured).to.equal("1.00 (⚠ errors in stoat-cookie-untouched)");
+  });
+
+  it("cpuRatio and cpuAdded: paired by round, medians over rounds; the medians when rounds do not pair", () => {
+    const mine = {
+      cpuUs: 60,
+      rounds: [round(1, { cpuUs: 50 }), round(1, { cpuUs: 60 }), round(1, { cpuUs: 100 })],
+    };
+    const base = {
+      cpuUs: 45,
+      rounds: [round(1, { cpuUs: 45 }), round(1, { cpuUs: 30 }), round(1, { cpuUs: 80 })],
+    };
+    expect(cpuRatio(mine, base)).to.equal(0.8); // median of 0.9, 0.5, 0.8
+    expect(cpuAdded(mine, base)).to.equal(20); // median of 5, 30, 20
+    const unpaired = { cpuUs: 50, rounds: [round(1, { cpuUs: 50 })] };
+    expect(cpuRatio(unpaired, base)).to.equal(0.9);
+    expect(cpuAdded(unpaired, base)).to.equal(5);
+    expect(cpuRatio({ rounds: [round(1)] }, base), "no CPU reading").to.equal(undefined);
+    expect(cpuRatio(mine, undefined)).to.equal(undefined);
+  });
+
+  /** Rows of `[id, cpuUs, rps, extra]`, one round each, summarised as a run would. */
+  const rowsOf = (
+    specs: ReadonlyArray<readonly [string, number, number, Partial<RoundResult>?]>,
+  ): Summary[] =>
+    summarise(
+      pickScenarios(specs.map(([id]) => id)),
+      new Map(specs.map(([id, cpuUs, rps, extra]) => [id, [round(rps, { cpuUs, ...extra })]])),
+    );
+  const targetOf = (rows: Summary[], start: string) =>
+    checkTargets(rows).find((r) => r.target.startsWith(start))!;
+
+  it("CPU targets: the base's CPU per request over Stoat's, with req/s and p99 beside", () => {
+    const rows = rowsOf([
+      ["stoat-redis-rw", 70, 10000],
+      ["stoat-redis-ro", 50, 14000],
+      ["koa-session-redis-rw", 84, 9000],
+      ["express-session-redis-rw", 200, 4000],
+      ["bare-redis-get", 44, 16000],
+      ["bare-redis-floor", 63, 11000],
+      ["stoat-postgres-rw", 400, 2000],
+      ["express-session-postgres-rw", 900, 900],
+      ["bare-postgres-floor", 300, 2500],
+    ]);
+    expect(targetOf(rows, "Stoat redis read+write ≥ 0.9")).to.deep.include({
+      target: "Stoat redis read+write ≥ 0.9 × bare Koa + Redis contract floor (CPU)",
+      measured: "0.90 (70 µs vs 63 µs a request; req/s 0.90×, p99 100 vs 110 ms)",
+      verdict: "pass",
+    });
+    expect(targetOf(rows, "Stoat redis read-only ≥ 0.9").verdict).to.equal("fail"); // 44 / 50 = 0.88
+    expect(targetOf(rows, "Stoat redis read+write ≥ 3").verdict).to.equal("fail"); // 200 / 70 = 2.85
+    expect(targetOf(rows, "Stoat redis read+write ahead").verdict).to.equal("pass"); // 84 / 70 = 1.2
+    expect(targetOf(rows, "Stoat database (PostgreSQL) read+write ≥ 0.8").verdict).to.equal("fail"); // 0.75
+    expect(targetOf(rows, "Stoat database (PostgreSQL) read+write ≥ 2").verdict).to.equal("pass"); // 2.25
+    expect(targetOf(rows, "Stoat database (SQLite) read+write").verdict).to.equal("not run");
+    // The targets these replace are gone: req/s against bare GET+SET and 1.8x koa-session.
+    expect(TARGETS.map((t) => t.target).join("\n")).not.to.match(/GET\+SET|1\.8 ×/);
+  });
+
+  it("hot targets: CPU against the base, 0 lost updates, the peers' lost beside; p99 against one session per connection", () => {
+    const hot = (acked: number, lost: number) => ({ acked, lost });
+    const rows = rowsOf([
+      ["stoat-redis-rw", 70, 10000],
+      ["stoat-redis-hot", 100, 8000, hot(8000, 0)],
+      ["koa-session-redis-hot", 120, 9000, hot(9000, 8500)],
+      ["express-session-redis-hot", 300, 3000, hot(3000, 2900)],
+      ["stoat-sqlite-rw", 500, 2000],
+      ["stoat-sqlite-hot", 600, 1500, hot(1500, 2)],
+    ]);
+    expect(targetOf(rows, "Stoat redis hot session")).to.deep.include({
+      measured:
+        "1.20 (100 µs vs 120 µs a request; req/s 0.88×, p99 80 vs 90 ms); lost: stoat-redis-hot 0 of 8000, " +
+        "koa-session-redis-hot 8500 of 9000, express-session-redis-hot 2900 of 3000",
+      verdict: "pass",
+    });
+    expect(targetOf(rows, "p99, redis hot session")).to.deep.include({
+      measured: "80 ms vs 100 ms (0.80×)",
+      verdict: "pass",
+    });
+    // 500 / 600 = 0.83 is enough, the two lost updates are not.
+    const sqlite = targetOf(rows, "Stoat database (SQLite) hot session");
+    expect(sqlite.verdict).to.equal("fail");
+    expect(sqlite.measured).to.match(/^0\.83 .*; lost: stoat-sqlite-hot 2 of 1500$/);
+    // A 409 is no lost update, but a row with one fails the targets it takes part in.
+    const conflicted = rowsOf([
+      ["stoat-redis-hot", 100, 8000, { ...hot(7990, 0), non2xx: 10, statuses: { "409": 10 } }],
+      ["koa-session-redis-hot", 120, 9000, hot(9000, 8500)],
+    ]);
+    expect(targetOf(conflicted, "Stoat redis hot session").verdict).to.equal("fail");
+  });
+
+  it("cookie against @fastify/secure-session: what each adds to its own bare framework's CPU per request", () => {
+    const rows = rowsOf([
+      ["bare-koa", 40, 20000],
+      ["stoat-cookie-rw", 70, 12000],
+      ["stoat-cookie-ro", 52, 16000],
+      ["koa-session-cookie-rw", 110, 9000],
+      ["koa-session-cookie-ro", 50, 11000],
+      ["iron-session-rw", 600, 1800],
+      ["bare-fastify", 17, 33000],
+      ["fastify-secure-session-rw", 50, 15000],
+      ["fastify-secure-session-ro", 27, 25000],
+    ]);
+    expect(targetOf(rows, "Stoat cookie read+write adds")).to.deep.include({
+      measured: "Stoat +30 µs over bare Koa vs +33 µs over bare Fastify (req/s 0.80×, p99 120 vs 150 ms)",
+      verdict: "pass",
+    });
+    expect(targetOf(rows, "Stoat cookie read-only adds").verdict).to.equal("fail"); // +12 against +10
+    expect(targetOf(rows, "Stoat cookie read+write ahead").measured).to.match(
+      /^1\.57× koa-session-cookie-rw /,
+    );
+    expect(targetOf(rows, "Stoat cookie read-only ahead").verdict).to.equal("fail"); // 50 / 52
+  });
+
+  it("summarise and renderTable: a hot row's lost updates of its acknowledged writes, non-2xx by status", () => {
+    const rows = summarise(
+      pickScenarios(["stoat-redis-hot", "koa-session-redis-hot"]),
+      new Map([
+        [
+          "stoat-redis-hot",
+          [
+            round(500, { acked: 500, lost: 0, non2xx: 3, statuses: { "409": 2, "503": 1 } }),
+            round(400, { acked: 400, lost: 0, non2xx: 1, statuses: { "409": 1 } }),
+          ],
+        ],
+        [
+          "koa-session-redis-hot",
+          [round(900, { acked: 900, lost: 850 }), round(800, { acked: 800, lost: 790 })],
+        ],
+      ]),
+    );
+    expect(rows[0]).to.deep.include({ acked: 900, lost: 0, non2xx: 4, statuses: { "409": 3, "503": 1 } });
+    expect(rows[1]).to.deep.include({ acked: 1700, lost: 1640 });
+    const lines = renderTable(rows).split("\n");
+    expect(lines[0]).to.include("| lost (of acknowledged) | Problems |");
+    expect(lines[2]).to.match(/\| 0 of 900 \| ⚠ 4 non-2xx \(409: 3, 503: 1\) \|$/);
+    expect(lines[3]).to.match(/\| 1640 of 1700 \| {2}\|$/);
   });
 
   it("renderTable: one row per scenario; a row with non-2xx or errors is marked, and pipes are escaped", () => {
@@ -317,9 +467,9 @@ describe("bench report", () => {
     expect(lines[0]).to.match(
       /^\| Scenario \| req\/s \(median\) \| p50 ms \| p99 ms \| server CPU µs\/req \| × bare Koa/,
     );
-    expect(lines[2]).to.equal("| bare Koa | 2000 | 2.0 | 20.0 | 41 | 1.00 |  |  |");
+    expect(lines[2]).to.equal("| bare Koa | 2000 | 2.0 | 20.0 | 41 | 1.00 |  |  |  |");
     // No CPU reading in a round (not Linux): a dash, never a made-up number.
-    expect(lines[3]).to.equal("| a \\| b | 1000 ⚠ | 1.0 | 10.0 | – | 0.50 |  | ⚠ 2 non-2xx, 1 errors |");
+    expect(lines[3]).to.equal("| a \\| b | 1000 ⚠ | 1.0 | 10.0 | – | 0.50 |  |  | ⚠ 2 non-2xx, 1 errors |");
   });
 
   it("renderTable: with several rounds each ratio shows its lowest and highest round", () => {
@@ -333,7 +483,7 @@ describe("bench report", () => {
     );
     const lines = renderTable(rows).split("\n");
     expect(lines[3]).to.equal(
-      "| Stoat redis read+write | 800 | 0.8 | 8.0 | – | 0.45 (0.40–0.60) | 0.60 (0.60–0.80) of bare-redis-get-set |  |",
+      "| Stoat redis read+write | 800 | 0.8 | 8.0 | – | 0.45 (0.40–0.60) | 0.60 (0.60–0.80) of bare-redis-get-set |  |  |",
     );
   });
 
