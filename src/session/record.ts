@@ -26,14 +26,34 @@ export interface Changes {
   readonly cleared: boolean;
 }
 
-/** `changes` applied to `base` (a fresher copy of the record another request may have changed). */
-export function applyChanges(base: Map<string, string>, changes: Changes): Map<string, string> {
-  const merged = changes.cleared ? new Map<string, string>() : new Map(base);
+/**
+ * `changes` applied to `base` (a fresher copy of the record another request may have changed): a new Map,
+ * or `base` itself when the caller owns it (`inPlace`: merging many requests' changes, one copy in all).
+ */
+export function applyChanges(
+  base: Map<string, string>,
+  changes: Changes,
+  inPlace = false,
+): Map<string, string> {
+  const merged = changes.cleared ? new Map<string, string>() : inPlace ? base : new Map(base);
   for (const [key, value] of changes.data) {
     if (value === undefined) merged.delete(key);
     else merged.set(key, value);
   }
   return merged;
+}
+
+/** A record of its own, for a request to change (the maps copied, nothing else is mutable). */
+export function copyRecord(record: SessionRecord): SessionRecord {
+  const copy: SessionRecord = {
+    data: new Map(record.data),
+    flash: new Map(record.flash),
+    createdAt: record.createdAt,
+  };
+  if (record.maxAge !== undefined) copy.maxAge = record.maxAge;
+  if (record.browserSession) copy.browserSession = true;
+  if (record.csrf !== undefined) copy.csrf = record.csrf;
+  return copy;
 }
 
 export function emptyRecord(now: number): SessionRecord {

@@ -1,8 +1,11 @@
 import { type ChildProcess, execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { expect } from "chai";
+import { newSessionId } from "../../../src/session/ids.js";
+import { emptyRecord } from "../../../src/session/record.js";
 import { openBackend } from "../../../src/session/stores/adapters/index.js";
 import { ServerStore } from "../../../src/session/stores/server_store.js";
+import type { Loaded } from "../../../src/session/stores/store.js";
 import { type AppServer, startServer } from "../../scale_out/processes.js";
 import { SECRET } from "../../support/app.js";
 import { type CountingBackend, countingBackend } from "../../support/counting_backend.js";
@@ -102,6 +105,30 @@ describe("a hot session: concurrent requests of one session in one process (redi
       expect(answer.body).to.deep.equal({ seed: "1" });
     }
     expect(backend.calls.getVersioned).to.equal(1);
+  });
+
+  it("gives each load sharing a read a record of its own, decoded once", async () => {
+    const store = new ServerStore("redis", backend, {
+      secrets: [SECRET],
+      encrypt: true,
+      serializer: "msgpack",
+    });
+    const id = newSessionId();
+    const now = Date.now();
+    const record = emptyRecord(now);
+    record.data.set("a", "1");
+    await store.save(record, now + 60_000, id, now);
+    backend.reset();
+    const loads = await Promise.all([store.load(id, now), store.load(id, now), store.load(id, now)]);
+    expect(backend.calls.getVersioned).to.equal(1);
+    const records = loads.map((loaded) => (loaded as Loaded).record);
+    records[0]!.data.set("mine", "1");
+    expect(new Set(records).size).to.equal(3);
+    expect(records.map((r) => Object.fromEntries(r.data))).to.deep.equal([
+      { a: "1", mine: "1" },
+      { a: "1" },
+      { a: "1" },
+    ]);
   });
 
   describe("with a writer in another process", () => {

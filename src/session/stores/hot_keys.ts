@@ -21,9 +21,16 @@ export interface HotKey {
   /** The last write this process made (undefined: none known; null: this process deleted the key). */
   written: Written | null | undefined;
   /** A read of the key in flight, shared by the loads that start while it runs. */
-  reading: Promise<Versioned | undefined> | undefined;
+  reading: Promise<SharedRead | undefined> | undefined;
+  /** How many loads share `reading`. */
+  share: { readers: number };
   /** Writes this process finished on the key: a read that saw one finish may be older than it. */
   writes: number;
+}
+
+/** What a read found, with the number of loads that share it (each needs a record of its own). */
+export interface SharedRead extends Versioned {
+  readers: number;
 }
 
 /** A merge that may go out with the merges queued beside it, or a task that runs alone. */
@@ -38,6 +45,8 @@ export type GroupWriter<J> = (key: string, hot: HotKey, jobs: J[]) => Promise<vo
  * as it idles would make the Map drop and re-add the same keys request after request.
  */
 export const IDLE_MAX = 1024;
+
+const NO_SHARE = Object.freeze({ readers: 0 }) as { readers: number };
 
 export class HotKeys<J> {
   readonly #keys = new Map<string, HotKey>();
@@ -58,19 +67,25 @@ export class HotKeys<J> {
    * The read of `key`: the one in flight when there is one, else `fetch()`, shared until it settles. A
    * write that starts ends the sharing, so a load that begins after a write sees it.
    */
-  read(key: string, fetch: () => Promise<Versioned | undefined>): Promise<Versioned | undefined> {
+  read(key: string, fetch: () => Promise<Versioned | undefined>): Promise<SharedRead | undefined> {
     const hot = this.#entry(key);
-    if (hot.reading !== undefined) return hot.reading;
+    if (hot.reading !== undefined) {
+      hot.share.readers++;
+      return hot.reading;
+    }
     const writes = hot.writes;
+    // Every load that shares the read joins before it settles, so `readers` is final when it does.
+    const share = { readers: 1 };
     const reading = fetch().then((stored) => {
       if (hot.reading === reading) hot.reading = undefined;
       // Read with no write of this process finishing meanwhile, yet not what it last wrote: another
       // process wrote since, so that write is no guide to what is stored.
       if (hot.writes === writes && hot.written && stored?.version !== hot.written.version)
         hot.written = undefined;
-      return stored;
+      return stored && { value: stored.value, version: stored.version, readers: share.readers };
     });
     hot.reading = reading;
+    hot.share = share;
     reading.then(undefined, () => {
       if (hot.reading === reading) hot.reading = undefined;
     });
@@ -150,7 +165,7 @@ export class HotKeys<J> {
     let hot = this.#keys.get(key);
     if (hot === undefined) {
       if (this.#keys.size >= this.#sweepAt) this.#sweep();
-      hot = { busy: false, waiting: [], written: undefined, reading: undefined, writes: 0 };
+      hot = { busy: false, waiting: [], written: undefined, reading: undefined, share: NO_SHARE, writes: 0 };
       this.#keys.set(key, hot);
     }
     return hot;

@@ -22,16 +22,18 @@ export function snapshotOf(data: string, record: SessionRecord): LoadedSnapshot 
   return { data, flash, maxAge, browserSession, csrf };
 }
 
+/** `current` with one request's changes; `current.data` is changed in place when the caller owns it. */
 export function mergeRecord(
   current: SessionRecord,
   mine: SessionRecord,
   changes: Changes,
   loaded: LoadedSnapshot | undefined,
+  owned = false,
 ): SessionRecord {
   const keptExpiry =
     loaded !== undefined && mine.maxAge === loaded.maxAge && mine.browserSession === loaded.browserSession;
   const merged: SessionRecord = {
-    data: applyChanges(current.data, changes),
+    data: applyChanges(current.data, changes, owned),
     flash: loaded !== undefined && mine.flash === loaded.flash ? current.flash : mine.flash,
     createdAt: current.createdAt,
   };

@@ -101,7 +101,9 @@ export class MergeWriter {
     let expiresAt = baseExpiresAt;
     for (let i = from; i < jobs.length; i++) {
       const job = jobs[i]!;
-      record = mergeRecord(record, job.record, job.changes, job.loaded);
+      // The first merge copies the base (never changed: it may be what this process knows is stored); the
+      // rest change that copy, so a group of many merges costs one copy of the data, not one each.
+      record = mergeRecord(record, job.record, job.changes, job.loaded, i > from);
       expiresAt = this.#parts.expiryOf(record, job.record, job.expiresAt, job.now);
     }
     return { record, expiresAt };

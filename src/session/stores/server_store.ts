@@ -1,11 +1,11 @@
 import { SessionError, SessionOverflowError, SessionStoreUnavailableError } from "../errors.js";
 import { channels } from "../events.js";
 import { isWellFormedId, privateId } from "../ids.js";
-import type { SessionRecord } from "../record.js";
+import { copyRecord, type SessionRecord } from "../record.js";
 import { RecordSealer, type RecordSealerOptions } from "../sealing/record_sealer.js";
 import type { Backend, WriteOf } from "./backend.js";
 import type { SessionsAdmin } from "./database/sessions_admin.js";
-import { type HotKey, HotKeys } from "./hot_keys.js";
+import { type HotKey, HotKeys, type SharedRead } from "./hot_keys.js";
 import { loadedSnapshot, rememberLoad } from "./loaded_snapshot.js";
 import { snapshotOf } from "./merge.js";
 import {
@@ -104,12 +104,21 @@ export class ServerStore implements SessionStore {
       .read(key, () => this.#fetch(key))
       .then((stored) => {
         if (stored === undefined) return undefined; // strict: an unknown id is answered with a fresh one
-        // Each load decodes for itself (a shared read is one string; the sealer caches its plaintext), so no
-        // two requests ever hold the same record.
-        const opened = this.#sealer.open(stored.value, now);
+        const opened = this.#openShared(stored, now);
         if ("record" in opened) rememberLoad(this, opened.record, snapshotOf(stored.version, opened.record));
         return opened;
       });
+  }
+
+  /**
+   * A read shared by several loads is decoded once; each load but the last gets a copy of the record, since
+   * a request changes its record in place (a copy of two maps costs far less than decoding them again).
+   */
+  #openShared(stored: SharedRead & { opened?: Opened }, now: number): Opened {
+    const opened = (stored.opened ??= this.#sealer.open(stored.value, now));
+    if (--stored.readers === 0 || "rejected" in opened) return opened;
+    if (opened.expiresAt <= now) return { rejected: "expired" };
+    return { record: copyRecord(opened.record), expiresAt: opened.expiresAt };
   }
 
   save(
@@ -338,3 +347,6 @@ export class ServerStore implements SessionStore {
 }
 
 const NOT_WRITTEN = Promise.resolve(false);
+
+/** What a load opens a stored value to. */
+type Opened = ReturnType<RecordSealer["open"]>;
