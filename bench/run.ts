@@ -3,7 +3,7 @@
 // moment of a shared machine spreads over all scenarios instead of landing on one. Prints a markdown
 // table and writes latest.md, latest.json (every round's numbers) and latest.svg to --out.
 //
-//   npm run bench -- --quick                    (1 s per measurement: under two minutes, for CI)
+//   npm run bench -- --quick                    (1 s per measurement: two to three minutes, for CI)
 //   npm run bench -- --only bare-koa,stoat-redis-ro --duration 5 --rounds 3 --connections 50 --out DIR
 //   npm run bench -- --readme                   (also puts the table in README.md's bench block)
 //   npm run bench -- --brackets                 (ratios against baselines measured around each measurement)
