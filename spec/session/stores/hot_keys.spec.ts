@@ -131,6 +131,18 @@ describe("HotKeys", () => {
       await finishNext();
     });
 
+    it("stops sharing a read that began during a write once the write finishes (it may have missed it)", async () => {
+      const { keys, finishNext } = harness();
+      keys.merge("s1", "a");
+      const during = deferred<Versioned | undefined>();
+      const first = keys.read("s1", () => during.promise); // began while "a" is being written
+      await finishNext(); // "a" is written and its request answered
+      const after = keys.read("s1", async () => stored("after a"));
+      during.resolve(stored("before a"));
+      expect(await first).to.deep.equal({ ...stored("before a"), readers: 1 });
+      expect(await after).to.deep.equal({ ...stored("after a"), readers: 1 });
+    });
+
     it("forgets this process's last write when a read with no write finishing meanwhile finds another version", async () => {
       const { keys } = harness();
       await keys.alone("s1", async (hot: HotKey) => {

@@ -65,7 +65,7 @@ export class HotKeys<J> {
 
   /**
    * The read of `key`: the one in flight when there is one, else `fetch()`, shared until it settles. A
-   * write that starts ends the sharing, so a load that begins after a write sees it.
+   * write that starts or finishes ends the sharing, so a load that begins after a write sees it.
    */
   read(key: string, fetch: () => Promise<Versioned | undefined>): Promise<SharedRead | undefined> {
     const hot = this.#entry(key);
@@ -148,6 +148,9 @@ export class HotKeys<J> {
   #release(key: string, hot: HotKey): void {
     hot.writes++;
     hot.busy = false;
+    // A read that began during the write may have missed it (a pool runs statements side by side): a load
+    // from now on, which may come from the request the write just answered, reads afresh.
+    hot.reading = undefined;
     const next = hot.waiting[0];
     if (next === undefined) return;
     if (next.start !== undefined) {
