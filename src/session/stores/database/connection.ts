@@ -7,13 +7,15 @@ import { adapterImportError } from "../adapters/import_adapter.js";
 import { Deadlines } from "../deadlines.js";
 import { withTimeout } from "../keyv_backend.js";
 import type { Dialect } from "./dialect.js";
+import { mysqlSessionSettings } from "./mysql_driver.js";
 import { describeFailure } from "./sql_errors.js";
 import { SQLITE_PRAGMAS, type SqliteConnection } from "./sqlite_driver.js";
 
-// The `database` store's connection: one Knex instance over the driver the URL names (sqlite3, pg or
-// mysql2, the drivers the Keyv adapters already bring, so no second SQLite build), with a bounded pool and
-// every call bounded in time. Knex is imported when this store is configured, never by an app that uses
-// another store.
+// The `database` store's Knex connection, for the schema (sessions:install), app.sessions and a row class:
+// one Knex instance over the driver the URL names (sqlite3, pg or mysql2, the drivers the Keyv adapters
+// already bring, so no second SQLite build), with a bounded pool and every call bounded in time. Knex is
+// imported when one of those first needs it, never by the request path of the built-in table
+// (table_backend.ts), nor by an app that uses another store.
 
 export const DEFAULT_URL = "sqlite://db/sessions.sqlite3";
 
@@ -241,13 +243,8 @@ function afterCreate(dialect: Dialect, timeoutMs: number, memory: boolean) {
       if (!memory && connection.exec) connection.exec(SQLITE_PRAGMAS, (error) => done(error, connection));
       else done(null, connection);
     } else if (dialect === "mysql") {
-      // Never truncate: a value too long for its column fails the write, whatever the server's mode; a
-      // row lock is waited for about as long as the store's own bound, not InnoDB's default 50 s.
-      const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-      connection.query!(
-        `SET SESSION sql_mode = CONCAT_WS(',', @@SESSION.sql_mode, 'STRICT_ALL_TABLES'), SESSION innodb_lock_wait_timeout = ${seconds}`,
-        (error) => done(error, connection),
-      );
+      // Strict mode and a bounded row-lock wait, as on the table backend's connections.
+      connection.query!(mysqlSessionSettings(timeoutMs), (error) => done(error, connection));
     } else {
       done(null, connection);
     }

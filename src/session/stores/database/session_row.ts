@@ -2,11 +2,12 @@ import type { Database } from "./connection.js";
 import type { TableLayout } from "./table.js";
 
 // One row of the sessions table, as activerecord-session_store's `session_class` contract has it: a class
-// with static findBySessionId(id), a constructor taking { sessionId, data }, and save()/destroy(). The store
-// talks to rows only through this contract, so `sessionClass` can replace the built-in class below. The
-// built-in class also offers two optional capabilities the store uses when a class has them:
-// saveIfUnchanged(previousData), a compare-and-set that makes concurrent writes safe, and a static
-// destroyBySessionId(id), a delete in one statement.
+// with static findBySessionId(id), a constructor taking { sessionId, data }, and save()/destroy(). With
+// `sessionClass` the store talks to rows only through this contract (without, the built-in table runs on
+// its driver: table_backend.ts). The class below follows the contract over Knex, with the two optional
+// capabilities the store uses when a class has them: saveIfUnchanged(previousData), a compare-and-set that
+// makes concurrent writes safe, and a static destroyBySessionId(id), a delete in one statement. The specs
+// run the row-class path on it.
 
 export interface SessionRowAttributes {
   /** The hashed id (`2::` + 64 hex), never the id in the cookie. */
