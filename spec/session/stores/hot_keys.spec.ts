@@ -20,45 +20,78 @@ function deferred<T = void>() {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-/** HotKeys whose group writer logs each group and finishes it when the spec calls `finish()`. */
+/**
+ * HotKeys whose group writer logs each group and answers it when the spec calls `finishNext()` (true, or
+ * the error given); an error whose message starts with "too big" splits a group.
+ */
 function harness() {
   const groups: string[][] = [];
   const pending: { finish: (fail?: Error) => void }[] = [];
-  const keys = new HotKeys<string>((_key, _hot, jobs) => {
-    groups.push(jobs);
-    const done = deferred();
-    pending.push({ finish: (fail) => (fail ? done.reject(fail) : done.resolve()) });
-    return done.promise;
-  });
+  const keys = new HotKeys<string>(
+    (_key, _hot, jobs) => {
+      groups.push(jobs);
+      const done = deferred<boolean>();
+      pending.push({ finish: (fail) => (fail ? done.reject(fail) : done.resolve(true)) });
+      return done.promise;
+    },
+    (error) => error instanceof Error && error.message.startsWith("too big"),
+  );
   const finishNext = async (fail?: Error) => {
     pending.shift()!.finish(fail);
     await tick();
   };
-  return { keys, groups, finishNext };
+  /** What each merge was answered: true, or its error's message. */
+  const answer = (merged: Promise<boolean>) => merged.catch((error: Error) => error.message);
+  return { keys, groups, finishNext, answer };
 }
 
 describe("HotKeys", () => {
   it("writes the first merge at once and the merges that queued behind it as one group", async () => {
     const { keys, groups, finishNext } = harness();
-    for (const job of ["a", "b", "c", "d"]) keys.merge("s1", job);
+    const answers = ["a", "b", "c", "d"].map((job) => keys.merge("s1", job));
     expect(groups).to.deep.equal([["a"]]);
     await finishNext();
     expect(groups).to.deep.equal([["a"], ["b", "c", "d"]]);
     await finishNext();
+    expect(await Promise.all(answers)).to.deep.equal([true, true, true, true]);
     expect(keys.peek("s1")!.busy).to.equal(false);
+  });
+
+  it("answers every merge of a group with the group's failure, and the next group goes on", async () => {
+    const { keys, groups, finishNext, answer } = harness();
+    const answers = ["a", "b", "c", "d"].map((job) => answer(keys.merge("s1", job)));
+    await finishNext();
+    await finishNext(new Error("store down"));
+    expect(await Promise.all(answers)).to.deep.equal([true, "store down", "store down", "store down"]);
+    const later = answer(keys.merge("s1", "e"));
+    expect(groups.at(-1)).to.deep.equal(["e"]);
+    await finishNext();
+    expect(await later).to.equal(true);
+  });
+
+  it("writes a group whose write is refused as too big one merge at a time, so only the one at fault fails", async () => {
+    const { keys, groups, finishNext, answer } = harness();
+    const answers = ["a", "b", "c", "d"].map((job) => answer(keys.merge("s1", job)));
+    await finishNext();
+    await finishNext(new Error("too big together"));
+    await finishNext();
+    await finishNext(new Error("too big alone"));
+    await finishNext();
+    expect(groups).to.deep.equal([["a"], ["b", "c", "d"], ["b"], ["c"], ["d"]]);
+    expect(await Promise.all(answers)).to.deep.equal([true, true, "too big alone", true]);
   });
 
   it("keeps a task that runs alone in its place: merges before it, it, merges after it", async () => {
     const { keys, groups, finishNext } = harness();
     const log: string[] = [];
-    keys.merge("s1", "a");
-    keys.merge("s1", "b");
+    void keys.merge("s1", "a");
+    void keys.merge("s1", "b");
     const alone = keys.alone("s1", async () => {
       log.push(`alone after ${groups.length} groups`);
       return "done";
     });
-    keys.merge("s1", "c");
-    keys.merge("s1", "d");
+    void keys.merge("s1", "c");
+    void keys.merge("s1", "d");
     await finishNext(); // a
     expect(groups).to.deep.equal([["a"], ["b"]]);
     await finishNext(); // b
@@ -70,21 +103,22 @@ describe("HotKeys", () => {
 
   it("runs other keys in parallel", () => {
     const { keys, groups } = harness();
-    keys.merge("s1", "a");
-    keys.merge("s2", "b");
+    void keys.merge("s1", "a");
+    void keys.merge("s2", "b");
     expect(groups).to.deep.equal([["a"], ["b"]]);
   });
 
   it("hands the key on when a write fails or a task throws", async () => {
-    const { keys, groups, finishNext } = harness();
-    keys.merge("s1", "a");
+    const { keys, groups, finishNext, answer } = harness();
+    const first = answer(keys.merge("s1", "a"));
     const thrown = keys
       .alone("s1", () => {
         throw new Error("boom");
       })
       .catch((error: Error) => error.message);
-    keys.merge("s1", "b");
+    void keys.merge("s1", "b");
     await finishNext(new Error("write failed"));
+    expect(await first).to.equal("write failed");
     expect(await thrown).to.equal("boom");
     await tick();
     expect(groups).to.deep.equal([["a"], ["b"]]);
@@ -92,8 +126,8 @@ describe("HotKeys", () => {
 
   it("counts the writes it finished on a key (a read that saw one finish may predate it)", async () => {
     const { keys, finishNext } = harness();
-    keys.merge("s1", "a");
-    keys.merge("s1", "b");
+    void keys.merge("s1", "a");
+    void keys.merge("s1", "b");
     await finishNext();
     await finishNext();
     expect(keys.peek("s1")!.writes).to.equal(2);
@@ -123,7 +157,7 @@ describe("HotKeys", () => {
       const { keys, finishNext } = harness();
       const before = deferred<Versioned | undefined>();
       const first = keys.read("s1", () => before.promise);
-      keys.merge("s1", "a");
+      void keys.merge("s1", "a");
       const after = keys.read("s1", async () => stored("after"));
       before.resolve(stored("before"));
       expect(await first).to.deep.equal({ ...stored("before"), readers: 1 });
@@ -133,7 +167,7 @@ describe("HotKeys", () => {
 
     it("stops sharing a read that began during a write once the write finishes (it may have missed it)", async () => {
       const { keys, finishNext } = harness();
-      keys.merge("s1", "a");
+      void keys.merge("s1", "a");
       const during = deferred<Versioned | undefined>();
       const first = keys.read("s1", () => during.promise); // began while "a" is being written
       await finishNext(); // "a" is written and its request answered
@@ -173,7 +207,7 @@ describe("HotKeys", () => {
 
   it(`keeps idle keys until ${IDLE_MAX} are held, then forgets them all; busy keys stay`, async () => {
     const { keys, finishNext } = harness();
-    keys.merge("busy", "x");
+    void keys.merge("busy", "x");
     for (let i = 0; i < IDLE_MAX - 1; i++) await keys.alone(`idle-${i}`, async () => undefined);
     expect(keys.held).to.equal(IDLE_MAX);
     await keys.alone("one more", async () => undefined);

@@ -17,7 +17,7 @@ export interface Written {
 export interface HotKey {
   /** A write of the key is running; the next ones wait in `waiting`, in arrival order. */
   busy: boolean;
-  waiting: Waiting<unknown>[];
+  waiting: Waiting<never>[];
   /** The last write this process made (undefined: none known; null: this process deleted the key). */
   written: Written | null | undefined;
   /** A read of the key in flight, shared by the loads that start while it runs. */
@@ -33,11 +33,22 @@ export interface SharedRead extends Versioned {
   readers: number;
 }
 
-/** A merge that may go out with the merges queued beside it, or a task that runs alone. */
-type Waiting<J> = { job: J; start?: undefined } | { job?: undefined; start: () => void };
+/** A merge waiting for its key, answered when its group is written. */
+interface QueuedMerge<J> {
+  job: J;
+  resolve(written: boolean): void;
+  reject(error: unknown): void;
+  start?: undefined;
+}
 
-/** Writes the merges of one group as one, and answers each of them (it never rejects). */
-export type GroupWriter<J> = (key: string, hot: HotKey, jobs: J[]) => Promise<void>;
+/** A merge that may go out with the merges queued beside it, or a task that runs alone. */
+type Waiting<J> = QueuedMerge<J> | { start: () => void };
+
+/**
+ * Writes the merges of one group as one write: true when written, false when the key is gone (destroy
+ * wins), a rejection for all of them otherwise.
+ */
+export type GroupWriter<J> = (key: string, hot: HotKey, jobs: J[]) => Promise<boolean>;
 
 /**
  * Keys with nothing running, waiting or being read are kept (what this process wrote there saves a read
@@ -51,11 +62,17 @@ const NO_SHARE = Object.freeze({ readers: 0 }) as { readers: number };
 export class HotKeys<J> {
   readonly #keys = new Map<string, HotKey>();
   readonly #writeGroup: GroupWriter<J>;
+  readonly #splits: (error: unknown) => boolean;
   /** The size at which idle keys are swept next. */
   #sweepAt = IDLE_MAX;
 
-  constructor(writeGroup: GroupWriter<J>) {
+  /**
+   * `splits`: a group whose write fails with such an error (its merges together are over a size limit) is
+   * written again one merge at a time, so that only the merge at fault is refused.
+   */
+  constructor(writeGroup: GroupWriter<J>, splits: (error: unknown) => boolean = () => false) {
     this.#writeGroup = writeGroup;
+    this.#splits = splits;
   }
 
   /** The key as known, if it is held. */
@@ -76,27 +93,47 @@ export class HotKeys<J> {
     const writes = hot.writes;
     // Every load that shares the read joins before it settles, so `readers` is final when it does.
     const share = { readers: 1 };
-    const reading = fetch().then((stored) => {
-      if (hot.reading === reading) hot.reading = undefined;
-      // Read with no write of this process finishing meanwhile, yet not what it last wrote: another
-      // process wrote since, so that write is no guide to what is stored.
-      if (hot.writes === writes && hot.written && stored?.version !== hot.written.version)
-        hot.written = undefined;
-      return stored && { value: stored.value, version: stored.version, readers: share.readers };
-    });
+    const reading: Promise<SharedRead | undefined> = fetch().then(
+      (stored) => {
+        if (hot.reading === reading) hot.reading = undefined;
+        // Read with no write of this process finishing meanwhile, yet not what it last wrote: another
+        // process wrote since, so that write is no guide to what is stored.
+        if (hot.writes === writes && hot.written && stored?.version !== hot.written.version)
+          hot.written = undefined;
+        return stored && { value: stored.value, version: stored.version, readers: share.readers };
+      },
+      (error: unknown) => {
+        if (hot.reading === reading) hot.reading = undefined;
+        throw error;
+      },
+    );
     hot.reading = reading;
     hot.share = share;
-    reading.then(undefined, () => {
-      if (hot.reading === reading) hot.reading = undefined;
-    });
     return reading;
   }
 
-  /** Queues a merge: written with the merges waiting beside it when the key is next free (group commit). */
-  merge(key: string, job: J): void {
+  /**
+   * Writes a merge now when the key is free, else when it is next free, together with the merges queued
+   * beside it (group commit); answers what the group's write answered.
+   */
+  merge(key: string, job: J): Promise<boolean> {
     const hot = this.#entry(key);
-    if (hot.busy) hot.waiting.push({ job });
-    else this.#startGroup(key, hot, [job]);
+    if (hot.busy)
+      return new Promise<boolean>((resolve, reject) =>
+        (hot.waiting as Waiting<J>[]).push({ job, resolve, reject }),
+      );
+    this.#begin(hot);
+    // The usual case, nothing queued: the write's own promise and one step, no promise of the queue's.
+    return this.#write(key, hot, [job]).then(
+      (written) => {
+        this.#release(key, hot);
+        return written;
+      },
+      (error: unknown) => {
+        this.#release(key, hot);
+        throw error;
+      },
+    );
   }
 
   /** Runs `task` when the key is free, alone: after the writes queued before it, before the ones after. */
@@ -126,16 +163,36 @@ export class HotKeys<J> {
     return running;
   }
 
-  #startGroup(key: string, hot: HotKey, jobs: J[]): void {
+  #startGroup(key: string, hot: HotKey, group: QueuedMerge<J>[]): void {
     this.#begin(hot);
-    const release = () => this.#release(key, hot);
-    let writing: Promise<void>;
+    this.#write(
+      key,
+      hot,
+      group.map((queued) => queued.job),
+    ).then(
+      (written) => {
+        this.#release(key, hot);
+        for (const queued of group) queued.resolve(written);
+      },
+      async (error: unknown) => {
+        if (group.length > 1 && this.#splits(error)) {
+          for (const queued of group)
+            await this.#write(key, hot, [queued.job]).then(queued.resolve, queued.reject);
+        } else {
+          for (const queued of group) queued.reject(error);
+        }
+        this.#release(key, hot);
+      },
+    );
+  }
+
+  /** The writer's answer, a throw included, as a promise. */
+  #write(key: string, hot: HotKey, jobs: J[]): Promise<boolean> {
     try {
-      writing = this.#writeGroup(key, hot, jobs);
-    } catch {
-      writing = Promise.resolve(); // a writer answers its jobs itself; the key must never stay held
+      return this.#writeGroup(key, hot, jobs);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    writing.then(release, release);
   }
 
   /** A write begins: loads from now on read afresh. */
@@ -160,8 +217,7 @@ export class HotKeys<J> {
     }
     let count = 1;
     while (count < hot.waiting.length && hot.waiting[count]!.start === undefined) count++;
-    const group = hot.waiting.splice(0, count).map((waiting) => waiting.job as J);
-    this.#startGroup(key, hot, group);
+    this.#startGroup(key, hot, hot.waiting.splice(0, count) as QueuedMerge<J>[]);
   }
 
   #entry(key: string): HotKey {

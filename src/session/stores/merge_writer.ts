@@ -130,12 +130,6 @@ export interface Merge {
   loaded: LoadedSnapshot | undefined;
 }
 
-/** A merge waiting for its key, answered when its group is written. */
-export interface QueuedMerge extends Merge {
-  resolve(written: boolean): void;
-  reject(error: unknown): void;
-}
-
 /**
  * What a guarded write answered, as written or not; when the backend said which version it made, the write
  * is remembered as the one to merge the key's next writes onto.

@@ -8,14 +8,7 @@ import type { SessionsAdmin } from "./database/sessions_admin.js";
 import { type HotKey, HotKeys, type SharedRead } from "./hot_keys.js";
 import { loadedSnapshot, rememberLoad } from "./loaded_snapshot.js";
 import { snapshotOf } from "./merge.js";
-import {
-  type GuardedWrite,
-  type Merge,
-  MergeWriter,
-  type QueuedMerge,
-  remember,
-  ttlOf,
-} from "./merge_writer.js";
+import { type GuardedWrite, type Merge, MergeWriter, remember, ttlOf } from "./merge_writer.js";
 import type { LoadResult, SaveContext, SessionStore } from "./store.js";
 
 export interface ServerStoreOptions extends RecordSealerOptions {
@@ -67,7 +60,10 @@ export class ServerStore implements SessionStore {
   readonly #maxAttempts: number;
   readonly #limit: ServerStoreOptions["limit"];
   /** This process's writes in progress, by key, and what it last wrote (hot_keys.ts). */
-  readonly #hot = new HotKeys<QueuedMerge>((key, hot, jobs) => this.#writeGroup(key, hot, jobs));
+  readonly #hot = new HotKeys<Merge>(
+    (key, hot, jobs) => this.#writeGroup(key, hot, jobs),
+    (error) => error instanceof SessionOverflowError,
+  );
   readonly #writer: MergeWriter;
 
   constructor(name: string, backend: Backend, options: ServerStoreOptions) {
@@ -115,7 +111,8 @@ export class ServerStore implements SessionStore {
    * a request changes its record in place (a copy of two maps costs far less than decoding them again).
    */
   #openShared(stored: SharedRead & { opened?: Opened }, now: number): Opened {
-    const opened = (stored.opened ??= this.#sealer.open(stored.value, now));
+    stored.opened ??= this.#sealer.open(stored.value, now);
+    const opened = stored.opened;
     if (--stored.readers === 0 || "rejected" in opened) return opened;
     if (opened.expiresAt <= now) return { rejected: "expired" };
     return { record: copyRecord(opened.record), expiresAt: opened.expiresAt };
@@ -162,9 +159,7 @@ export class ServerStore implements SessionStore {
       }
     }
     const written = context?.existing
-      ? new Promise<boolean>((resolve, reject) =>
-          this.#hot.merge(key, { ...this.#job(record, expiresAt, now, context), resolve, reject }),
-        )
+      ? this.#hot.merge(key, this.#job(record, expiresAt, now, context))
       : this.#replace(key, record, expiresAt, now, context);
     return written.then((ok) => {
       if (!ok) return undefined; // destroyed meanwhile: destroy wins
@@ -214,14 +209,11 @@ export class ServerStore implements SessionStore {
           const value = this.#encode(record, expiresAt);
           const of = { record, expiresAt, now };
           const write = this.#backend.compareAndSet!(key, loaded.data, value, ttlOf(expiresAt, now), of);
-          return this.#orUnavailable("write", write).then((ok) => remember(hot, ok, record, expiresAt));
+          return this.#orUnavailable("write", write, (ok) => remember(hot, ok, record, expiresAt));
         })
-      : await new Promise<boolean>((resolve, reject) =>
-          this.#hot.merge(key, {
-            ...this.#job(record, expiresAt, now, { existing: true, changes: NO_CHANGES }),
-            resolve,
-            reject,
-          }),
+      : await this.#hot.merge(
+          key,
+          this.#job(record, expiresAt, now, { existing: true, changes: NO_CHANGES }),
         );
     if (written && channels.write.hasSubscribers) channels.write.publish({ sid: key, store: this.name });
     return cookieValue;
@@ -231,7 +223,7 @@ export class ServerStore implements SessionStore {
     if (!isWellFormedId(cookieValue)) return;
     const key = privateId(cookieValue);
     await this.#hot.alone(key, (hot) =>
-      this.#orUnavailable("delete", this.#backend.delete(key)).then(() => {
+      this.#orUnavailable("delete", this.#backend.delete(key), () => {
         hot.written = null; // what this process knows: nothing more is written under this id
       }),
     );
@@ -251,27 +243,15 @@ export class ServerStore implements SessionStore {
    * result (group commit). A group whose combined record is over the size limit is written one merge at a
    * time instead, so only the merge that overflows is refused.
    */
-  #writeGroup(key: string, hot: HotKey, jobs: QueuedMerge[]): Promise<void> {
+  #writeGroup(key: string, hot: HotKey, jobs: Merge[]): Promise<boolean> {
     const write: GuardedWrite = this.#cas
       ? (version, value, ttl, of) =>
-          this.#orUnavailable("write", this.#backend.compareAndSet!(key, version, value, ttl, of)).then(
-            (ok) => remember(hot, ok, of.record, of.expiresAt),
+          this.#orUnavailable("write", this.#backend.compareAndSet!(key, version, value, ttl, of), (ok) =>
+            remember(hot, ok, of.record, of.expiresAt),
           )
       : (_version, value, ttl, of) =>
-          this.#orUnavailable("write", this.#backend.set(key, value, ttl, of)).then(() => true);
-    return this.#writer.write(key, hot, jobs, write).then(
-      (ok) => {
-        for (const job of jobs) job.resolve(ok);
-      },
-      async (error: unknown) => {
-        if (!(error instanceof SessionOverflowError) || jobs.length === 1) {
-          for (const job of jobs) job.reject(error);
-          return;
-        }
-        for (const job of jobs)
-          await this.#writer.write(key, hot, [job], write).then(job.resolve, job.reject);
-      },
-    );
+          this.#orUnavailable("write", this.#backend.set(key, value, ttl, of), () => true);
+    return this.#writer.write(key, hot, jobs, write);
   }
 
   /**
@@ -301,7 +281,7 @@ export class ServerStore implements SessionStore {
   #fetch(key: string): Promise<{ value: string; version: string } | undefined> {
     const backend = this.#backend;
     if (this.#cas) return this.#orUnavailable("read", backend.getVersioned!(key));
-    return this.#orUnavailable("read", backend.get(key)).then((value) =>
+    return this.#orUnavailable("read", backend.get(key), (value) =>
       value === undefined ? undefined : { value, version: value },
     );
   }
@@ -333,16 +313,16 @@ export class ServerStore implements SessionStore {
    * failure that is not already a SessionError becomes SessionStoreUnavailableError, so the middleware
    * answers 503.
    */
-  #orUnavailable<T>(what: string, operation: Promise<T>): Promise<T> {
+  #orUnavailable<T, R = T>(what: string, operation: Promise<T>, then?: (value: T) => R): Promise<R> {
     // A rejection handler, not an async wrapper: every store call is on the request path, and an async
-    // function with an await is two promises where this is one.
-    return operation.then(undefined, (err: unknown) => {
+    // function with an await is two promises where this is one; `then` rides on the same step.
+    return operation.then(then, (err: unknown) => {
       if (err instanceof SessionError) throw err;
       throw new SessionStoreUnavailableError(
         `session store "${this.name}" failed to ${what}: ${err instanceof Error ? err.message : String(err)}`,
         { cause: err },
       );
-    });
+    }) as Promise<R>;
   }
 }
 
