@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import type { Knex } from "knex";
-import type { SessionRecord } from "stoat";
+import { ConfigError, type SessionRecord } from "stoat";
 import { newSessionId } from "../../../../src/session/ids.js";
 import { resolveSessionOptions } from "../../../../src/session/options.js";
 import { databaseStoreFactory } from "../../../../src/session/stores/database/factory.js";
@@ -210,42 +210,49 @@ for (const dialect of DIALECTS) {
       }
       expect([...texts]).to.have.length(3); // SELECT, UPDATE, DELETE: the same three texts each time
     });
+    it("loads, saves, cycles and destroys with Knex not loaded (a process of its own); app.sessions loads it", async () => {
+      const child = fileURLToPath(new URL("./request_path_child.ts", import.meta.url));
+      const { stdout } = await execFileP(
+        process.execPath,
+        ["--import", "tsx", "--conditions", "stoat-source", child, dialect.url, table],
+        { timeout: 25_000 },
+      );
+      const counts = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
+        onRequestPath: number;
+        afterAdmin: number;
+      };
+      expect(counts.onRequestPath).to.equal(0);
+      expect(counts.afterAdmin).to.be.greaterThan(0); // the count does see Knex once it is there
+    });
+
+    it("before sessions:install a request is a ConfigError; installed through the same app, the next one works", async () => {
+      const later = uniqueTable("later");
+      const options = resolveSessionOptions({ secret: SECRET }, databaseStoreFactory.rules, [SECRET]);
+      const fresh = (await databaseStoreFactory.create(
+        options,
+        { url: dialect.url, table: later },
+        { clock: Date.now },
+      )) as ServerStore;
+      try {
+        const id = newSessionId();
+        let error: unknown;
+        try {
+          await fresh.save(session({ a: "1" }), LATER, id, T0, NEW);
+        } catch (e) {
+          error = e;
+        }
+        expect(error).to.be.instanceOf(ConfigError);
+        expect((error as Error).message).to.include("npx stoat sessions:install");
+        await fresh.admin!.install();
+        await fresh.save(session({ a: "1" }), LATER, id, T0, NEW);
+        const loaded = await fresh.load(id, T0);
+        expect(loaded && "record" in loaded && Object.fromEntries(loaded.record.data)).to.deep.equal({
+          a: "1",
+        });
+      } finally {
+        await fresh.close();
+        await dropTables(raw, [later]);
+      }
+    });
   });
 }
-
-describe("database store request path without Knex", function () {
-  this.timeout(60000);
-  const dialect = DIALECTS.find((d) => d.name === "sqlite")!;
-  const table = uniqueTable("noknex");
-  let raw: Knex;
-
-  before(async () => {
-    raw = rawDatabase(dialect);
-    const options = resolveSessionOptions({ secret: SECRET }, databaseStoreFactory.rules, [SECRET]);
-    const store = await databaseStoreFactory.create(
-      options,
-      { url: dialect.url, table },
-      { clock: Date.now },
-    );
-    await store.admin!.install();
-    await store.close!();
-  });
-  after(async () => {
-    if (raw) await dropTables(raw, [table]).finally(() => raw.destroy());
-  });
-
-  it("loads, saves, cycles and destroys with Knex not loaded; app.sessions loads it", async () => {
-    const child = fileURLToPath(new URL("./request_path_child.ts", import.meta.url));
-    const { stdout } = await execFileP(
-      process.execPath,
-      ["--import", "tsx", "--conditions", "stoat-source", child, dialect.url, table],
-      { timeout: 50_000 },
-    );
-    const counts = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
-      onRequestPath: number;
-      afterAdmin: number;
-    };
-    expect(counts.onRequestPath).to.equal(0);
-    expect(counts.afterAdmin).to.be.greaterThan(0); // the count does see Knex once it is there
-  });
-});
