@@ -5,7 +5,7 @@
 //
 //   npm run bench -- --quick                    (1 s per measurement: two to three minutes, for CI)
 //   npm run bench -- --only bare-koa,stoat-redis-ro --duration 5 --rounds 3 --connections 50 --out DIR
-//   npm run bench -- --readme                   (also puts the table in README.md's bench block)
+//   npm run bench -- --readme                   (also puts the table in docs/performance.md's bench block)
 //   npm run bench -- --brackets                 (ratios against baselines measured around each measurement)
 //   npm run bench -- --from bench/results/latest.json [--readme]
 //                                               (no measuring: the report made again from a run's rounds)
@@ -20,7 +20,7 @@ import { baselinesOf, bracketed, sliceSeconds } from "./lib/bracket.js";
 import { type Facts, gatherFacts, renderFacts } from "./lib/facts.js";
 import { type HotState, hotState, settleHot } from "./lib/hot.js";
 import { load, type RoundResult, seed } from "./lib/load.js";
-import { fromCommandLine, README, RESULTS_DIR } from "./lib/paths.js";
+import { fromCommandLine, PERFORMANCE_PAGE, RESULTS_DIR } from "./lib/paths.js";
 import { type ServerProcess, startServer, terminate } from "./lib/process.js";
 import { replaceBlock } from "./lib/readme.js";
 import { pickScenarios, type Scenario } from "./lib/scenarios.js";
@@ -189,10 +189,10 @@ writeFileSync(join(out, "latest.json"), `${JSON.stringify({ facts, settings, row
 writeFileSync(join(out, "latest.svg"), chart);
 console.log(`${table}\n\n${targetTable}\n\n${about}`);
 if (values.readme) {
-  // The chart's link, from the README's folder (bench/results/latest.svg for the default --out).
-  const svg = relative(dirname(README), join(out, "latest.svg"));
+  // The chart's link, from the page's folder (../bench/results/latest.svg for the default --out).
+  const svg = relative(dirname(PERFORMANCE_PAGE), join(out, "latest.svg"));
   const block = `${table}\n\n${targetTable}\n\n${about}\n\n![ratios](${svg})`;
-  writeFileSync(README, replaceBlock(readFileSync(README, "utf8"), block));
+  writeFileSync(PERFORMANCE_PAGE, replaceBlock(readFileSync(PERFORMANCE_PAGE, "utf8"), block));
 }
 const broken = rows.filter(flagged).map((r) => r.id);
 if (broken.length > 0) log(`⚠ non-2xx answers or errors in: ${broken.join(", ")} (see the Problems column)`);

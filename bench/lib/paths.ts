@@ -10,8 +10,8 @@ export const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** Where the runs write their reports unless told otherwise (`--out`). */
 export const RESULTS_DIR = join(BENCH_DIR, "results");
 
-/** Stoat's README, whose bench block `npm run bench -- --readme` rewrites. */
-export const README = join(BENCH_DIR, "..", "README.md");
+/** The performance page of the docs, whose bench block `npm run bench -- --readme` rewrites. */
+export const PERFORMANCE_PAGE = join(BENCH_DIR, "..", "docs", "performance.md");
 
 /**
  * A path given on the command line, taken from where `npm run` was typed: npm runs a script in its

@@ -69,6 +69,12 @@ export interface ServerProcess {
 }
 
 /**
+ * Node options for every server process from BENCH_SERVER_ARGS (split at spaces), for profiling a run:
+ * `BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=prof"` (Node refuses --cpu-prof in NODE_OPTIONS).
+ */
+const serverArgs = () => process.env.BENCH_SERVER_ARGS?.split(" ").filter(Boolean) ?? [];
+
+/**
  * Starts `script` (absolute, or from the current folder) with `node --import tsx` in its own process and
  * waits for its `LISTENING <port>` line; a child that fails to get there is killed before the error is thrown.
  */
@@ -78,10 +84,14 @@ export async function startServer(
   what: string,
   ms = 20_000,
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...conditions(), "--import", TSX, resolve(script)], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...conditions(), ...serverArgs(), "--import", TSX, resolve(script)],
+    {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const output = collect(child);
   try {
     await waitFor(child, output, /LISTENING \d+/, ms, what);

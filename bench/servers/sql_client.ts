@@ -1,7 +1,7 @@
 // The raw drivers of the database floors (sql_floor.ts, bare_sql.ts), no Knex and no session library: pg with
 // named prepared statements (a pool of 10, Stoat's default poolSize), and SQLite over the driver Stoat's
 // database store loads (sqlite3, from Stoat's own install, one connection in WAL mode with synchronous=NORMAL,
-// as Stoat opens it). The table has the columns `stoat sessions:install` creates; it is made when the server
+// as Stoat opens it). The table has the columns and indexes `stoat sessions:install` creates; it is made when the server
 // starts and dropped when it stops.
 
 import { mkdtempSync, rmSync } from "node:fs";
@@ -29,12 +29,19 @@ const UPDATE = (t: string) =>
 const INSERT = (t: string) =>
   `INSERT INTO ${t} (session_id, data, created_at, updated_at, expires_at) VALUES ($1, $2, $3, $3, $4)`;
 
+/** The indexes `stoat sessions:install` adds beside the unique session id: each write keeps them current. */
+const INDEXES = (t: string) => [
+  `CREATE INDEX ${t}_user_id_idx ON ${t} (user_id)`,
+  `CREATE INDEX ${t}_expires_at_idx ON ${t} (expires_at)`,
+];
+
 async function postgres(table: string): Promise<SqlSessions> {
   const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 10 });
   await pool.query(
     `CREATE TABLE ${table} (id bigserial PRIMARY KEY, session_id varchar(255) NOT NULL UNIQUE, data text NOT NULL, ` +
       "user_id varchar(255), created_at timestamptz(3), updated_at timestamptz(3), expires_at timestamptz(3))",
   );
+  for (const index of INDEXES(table)) await pool.query(index);
   // Named statements: each connection prepares them once, then sends only their name and values.
   const [select, update, insert] = [SELECT(table), UPDATE(table), INSERT(table)];
   return {
@@ -101,6 +108,7 @@ async function sqlite(table: string): Promise<SqlSessions> {
     `CREATE TABLE ${table} (id integer PRIMARY KEY AUTOINCREMENT, session_id varchar(255) NOT NULL UNIQUE, ` +
       "data text NOT NULL, user_id varchar(255), created_at varchar(23), updated_at varchar(23), expires_at varchar(23))",
   );
+  for (const index of INDEXES(table)) await exec(index);
   const prepare = (sql: string) =>
     new Promise<Statement>((resolve, reject) => {
       const statement = db.prepare(sql, (error) => (error ? reject(error) : resolve(statement)));
