@@ -152,7 +152,7 @@ export function ensureSqliteDirectory(target: string): void {
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const { dialect, target } = parseDatabaseUrl(options.url);
   const { default: knex } = (await import("knex")) as unknown as { default: (config: Knex.Config) => Knex };
-  requireDriver(dialect);
+  loadDriver(dialect, createRequire(import.meta.url).resolve("knex"));
   const { timeoutMs } = options;
   if (dialect === "sqlite") ensureSqliteDirectory(target);
   const shared = dialect === "sqlite" ? options.sqliteConnection : undefined;
@@ -252,14 +252,14 @@ function afterCreate(dialect: Dialect, timeoutMs: number, memory: boolean) {
 }
 
 /**
- * Loads the driver where Knex will look for it, so a missing one (or a sqlite3 whose native part was never
- * built) is a ConfigError at boot naming the package, not a failure on the first request.
+ * Loads the URL's driver as a module resolved from `from` (Stoat's own place, or Knex's, where Knex will
+ * look for it), so a missing one (or a sqlite3 whose native part was never built) is a ConfigError at boot
+ * naming the package, not a failure on the first request.
  */
-function requireDriver(dialect: Dialect): void {
+export function loadDriver<T>(dialect: Dialect, from: string = import.meta.url): T {
   const driver = DRIVERS[dialect];
   try {
-    const knexPath = createRequire(import.meta.url).resolve("knex");
-    createRequire(knexPath)(driver);
+    return createRequire(from)(driver) as T;
   } catch (error) {
     const explained = adapterImportError("database", driver, error);
     if (explained instanceof ConfigError) throw explained;

@@ -1,9 +1,7 @@
-import { createRequire } from "node:module";
-import { ConfigError, SessionOverflowError } from "../../errors.js";
-import { adapterImportError } from "../adapters/import_adapter.js";
+import { SessionOverflowError } from "../../errors.js";
 import type { Backend, Versioned, WriteOf } from "../backend.js";
 import { Deadlines } from "../deadlines.js";
-import { DRIVERS, ensureSqliteDirectory, parseDatabaseUrl, toTime } from "./connection.js";
+import { ensureSqliteDirectory, loadDriver, parseDatabaseUrl, toTime } from "./connection.js";
 import type { Dialect } from "./dialect.js";
 import { type Mysql2Module, MysqlDriver } from "./mysql_driver.js";
 import { type PgModule, PostgresDriver } from "./postgres_driver.js";
@@ -188,18 +186,4 @@ export async function openTableBackend(options: TableBackendOptions): Promise<Ta
 /** The SQLite connection under a table backend, for Knex's admin calls to share (one per process). */
 export function sqliteConnectionOf(backend: TableBackend): SqliteConnection | undefined {
   return "connection" in backend.driver ? (backend.driver.connection as SqliteConnection) : undefined;
-}
-
-function loadDriver<T>(dialect: Dialect): T {
-  const driver = DRIVERS[dialect];
-  try {
-    return createRequire(import.meta.url)(driver) as T;
-  } catch (error) {
-    const explained = adapterImportError("database", driver, error);
-    if (explained instanceof ConfigError) throw explained;
-    throw new ConfigError(
-      `session store "database": the driver ${driver} failed to load: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
 }
