@@ -40,6 +40,11 @@ export interface HotApp {
   putAll(cookie: string, base?: string): Promise<Answer>[];
   /** Resolves once `count` loads or saves have reached the store, counted from this call. */
   reached(method: "load" | "save", count: number): Promise<void>;
+  /**
+   * putAll with the first guarded write held (`hold` holds it and returns its release) until all N requests
+   * have reached the store's save, and `meanwhile` has run; their answers.
+   */
+  burst(cookie: string, hold: () => () => void, meanwhile?: () => Promise<unknown>): Promise<Answer[]>;
 }
 
 /** The N keys putAll sets, as the session answers them. */
@@ -61,6 +66,12 @@ export async function hotApp(store: SessionStore): Promise<HotApp> {
       cookie: res.headers.get("set-cookie")?.split(";")[0],
       body: (await res.json()) as Record<string, string>,
     }));
+  const reached = (method: "load" | "save", count: number) =>
+    new Promise<void>((resolve) => {
+      waiter = { method, count, seen: 0, reached: resolve };
+    });
+  const putAll = (cookie: string, at = base) =>
+    Array.from({ length: N }, (_, i) => get(`/put?k=k${i}`, cookie, at));
   return {
     app,
     get: (path, cookie) => get(path, cookie),
@@ -69,10 +80,16 @@ export async function hotApp(store: SessionStore): Promise<HotApp> {
       expect(res.status).to.equal(200);
       return res.cookie!;
     },
-    putAll: (cookie, at = base) => Array.from({ length: N }, (_, i) => get(`/put?k=k${i}`, cookie, at)),
-    reached: (method, count) =>
-      new Promise<void>((resolve) => {
-        waiter = { method, count, seen: 0, reached: resolve };
-      }),
+    putAll,
+    reached,
+    async burst(cookie, hold, meanwhile) {
+      const release = hold();
+      const allSaving = reached("save", N);
+      const answers = putAll(cookie);
+      await allSaving; // the first write is held; the other N - 1 wait behind it
+      await meanwhile?.();
+      release();
+      return Promise.all(answers);
+    },
   };
 }

@@ -63,12 +63,8 @@ describe("a hot session: concurrent requests of one session in one process (redi
     const cookie = await hot.seed();
     backend.reset();
     const scriptsBefore = await scriptsRun();
-    const release = backend.holdNext("compareAndSet");
-    const allSaving = hot.reached("save", N);
-    const answers = hot.putAll(cookie);
-    await allSaving; // the first write is held; the other N - 1 wait behind it
-    release();
-    expect((await Promise.all(answers)).map((a) => a.status)).to.deep.equal(Array(N).fill(200));
+    const answers = await hot.burst(cookie, () => backend.holdNext("compareAndSet"));
+    expect(answers.map((a) => a.status)).to.deep.equal(Array(N).fill(200));
     expect(backend.calls.compareAndSet).to.equal(2);
     expect(backend.missed).to.equal(0);
     expect(backend.calls.getVersioned).to.be.at.most(N); // the loads: no re-read after a write
@@ -141,15 +137,14 @@ describe("a hot session: concurrent requests of one session in one process (redi
     it("a write of the other process between ours costs one retry, and every key of both arrives", async () => {
       const cookie = await hot.seed();
       backend.reset();
-      const release = backend.holdNext("compareAndSet");
-      const allSaving = hot.reached("save", N);
-      const answers = hot.putAll(cookie);
-      await allSaving;
       // While this process's first write is held, the other process writes the same session.
-      const theirs = await fetch(`${other!.base}/put?k=theirs`, { headers: { cookie } });
-      expect(theirs.status).to.equal(200);
-      release();
-      expect((await Promise.all(answers)).map((a) => a.status)).to.deep.equal(Array(N).fill(200));
+      const answers = await hot.burst(
+        cookie,
+        () => backend.holdNext("compareAndSet"),
+        async () =>
+          expect((await fetch(`${other!.base}/put?k=theirs`, { headers: { cookie } })).status).to.equal(200),
+      );
+      expect(answers.map((a) => a.status)).to.deep.equal(Array(N).fill(200));
       expect(backend.missed).to.equal(1); // the held write, guarded by a version the other process replaced
       expect(backend.calls.compareAndSet).to.equal(3);
       expect((await hot.get("/read", cookie)).body).to.deep.equal({ seed: "1", theirs: "1", ...allKeys() });

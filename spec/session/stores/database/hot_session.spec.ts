@@ -47,12 +47,8 @@ for (const dialect of DIALECTS) {
       const cookie = await hot.seed();
       backend.reset();
       statements = [];
-      const release = backend.holdNext("compareAndSet");
-      const allSaving = hot.reached("save", N);
-      const answers = hot.putAll(cookie);
-      await allSaving;
-      release();
-      expect((await Promise.all(answers)).map((a) => a.status)).to.deep.equal(Array(N).fill(200));
+      const answers = await hot.burst(cookie, () => backend.holdNext("compareAndSet"));
+      expect(answers.map((a) => a.status)).to.deep.equal(Array(N).fill(200));
       expect(backend.missed).to.equal(0);
       expect(count("UPDATE")).to.equal(2);
       expect(count("SELECT")).to.equal(backend.calls.getVersioned); // the loads' reads, none after a write
@@ -85,14 +81,16 @@ for (const dialect of DIALECTS) {
         const cookie = await hot.seed();
         backend.reset();
         statements = [];
-        const release = backend.holdNext("compareAndSet");
-        const allSaving = hot.reached("save", N);
-        const answers = hot.putAll(cookie);
-        await allSaving;
-        const theirs = await fetch(`${other!.base}/put?k=theirs`, { headers: { cookie } });
-        expect(theirs.status).to.equal(200);
-        release();
-        expect((await Promise.all(answers)).map((a) => a.status)).to.deep.equal(Array(N).fill(200));
+        // While this process's first write is held, the other process writes the same session.
+        const answers = await hot.burst(
+          cookie,
+          () => backend.holdNext("compareAndSet"),
+          async () =>
+            expect((await fetch(`${other!.base}/put?k=theirs`, { headers: { cookie } })).status).to.equal(
+              200,
+            ),
+        );
+        expect(answers.map((a) => a.status)).to.deep.equal(Array(N).fill(200));
         expect(backend.missed).to.equal(1); // the held UPDATE, guarded by data the other process replaced
         expect(count("UPDATE")).to.equal(3);
         expect((await hot.get("/read", cookie)).body).to.deep.equal({ seed: "1", theirs: "1", ...allKeys() });
