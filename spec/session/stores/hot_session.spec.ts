@@ -4,6 +4,7 @@ import { expect } from "chai";
 import { newSessionId } from "../../../src/session/ids.js";
 import { emptyRecord } from "../../../src/session/record.js";
 import { openBackend } from "../../../src/session/stores/adapters/index.js";
+import type { Backend } from "../../../src/session/stores/backend.js";
 import { ServerStore } from "../../../src/session/stores/server_store.js";
 import type { Loaded } from "../../../src/session/stores/store.js";
 import { type AppServer, startServer } from "../../scale_out/processes.js";
@@ -101,6 +102,30 @@ describe("a hot session: concurrent requests of one session in one process (redi
       expect(answer.body).to.deep.equal({ seed: "1" });
     }
     expect(backend.calls.getVersioned).to.equal(1);
+  });
+
+  it("with a backend whose compareAndSet answers only true, still keeps every key (one re-read per burst)", async () => {
+    const versionless: Backend = {
+      ...backend,
+      compareAndSet: (...args) => backend.compareAndSet!(...args).then((answer) => answer !== false),
+      close: async () => {}, // the spec's backend stays open for the specs after this one
+    };
+    const plain = await hotApp(
+      new ServerStore("redis", versionless, { secrets: [SECRET], encrypt: true, serializer: "msgpack" }),
+    );
+    try {
+      const cookie = await plain.seed();
+      backend.reset();
+      const answers = await plain.burst(cookie, () => backend.holdNext("compareAndSet"));
+      expect(answers.map((a) => a.status)).to.deep.equal(Array(N).fill(200));
+      // The group cannot know the version the first write made: it guards by what it read, misses once,
+      // reads the record again and merges onto it.
+      expect(backend.missed).to.equal(1);
+      expect(backend.calls.compareAndSet).to.equal(3);
+      expect((await plain.get("/read", cookie)).body).to.deep.equal({ seed: "1", ...allKeys() });
+    } finally {
+      await plain.app.close();
+    }
   });
 
   it("gives each load sharing a read a record of its own, decoded once", async () => {
