@@ -38,7 +38,7 @@ export type {
   SessionRowAttributes,
   SessionRowClass,
 } from "./session/stores/database/session_row.js";
-export type { ExpireOptions, SessionInfo, SessionsAdmin } from "./session/stores/database/sessions_admin.js";
 export { registerStore, type StoreName } from "./session/stores/registry.js";
 export { serverStoreFactory } from "./session/stores/server_factories.js";
+export type { ExpireOptions, SessionInfo, SessionsAdmin } from "./session/stores/sessions_admin.js";
 export type { Loaded, LoadResult, SaveContext, SessionStore, StoreFactory } from "./session/stores/store.js";

@@ -14,8 +14,8 @@ import {
   type SessionOptions,
   sessionOptionRules,
 } from "../session/options.js";
-import type { SessionsAdmin } from "../session/stores/database/sessions_admin.js";
 import { isSessionStore, storeFactory } from "../session/stores/registry.js";
+import type { SessionsAdmin } from "../session/stores/sessions_admin.js";
 import type { SessionStore } from "../session/stores/store.js";
 import { rules, validate } from "../session/validation.js";
 import { bodyParserMiddleware } from "./body_parser.js";

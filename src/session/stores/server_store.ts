@@ -4,11 +4,11 @@ import { isWellFormedId, privateId } from "../ids.js";
 import { copyRecord, type SessionRecord } from "../record.js";
 import { RecordSealer, type RecordSealerOptions } from "../sealing/record_sealer.js";
 import type { Backend, WriteOf } from "./backend.js";
-import type { SessionsAdmin } from "./database/sessions_admin.js";
 import { type HotKey, HotKeys, type SharedRead } from "./hot_keys.js";
 import { loadedSnapshot, rememberLoad } from "./loaded_snapshot.js";
 import { snapshotOf } from "./merge.js";
 import { type GuardedWrite, type Merge, MergeWriter, remember, ttlOf } from "./merge_writer.js";
+import type { SessionsAdmin } from "./sessions_admin.js";
 import type { LoadResult, SaveContext, SessionStore } from "./store.js";
 
 export interface ServerStoreOptions extends RecordSealerOptions {

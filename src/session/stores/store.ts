@@ -2,7 +2,7 @@ import type { SuspiciousReason } from "../events.js";
 import type { ResolvedSessionOptions } from "../options.js";
 import type { Changes, SessionRecord } from "../record.js";
 import type { Schema } from "../validation.js";
-import type { SessionsAdmin } from "./database/sessions_admin.js";
+import type { SessionsAdmin } from "./sessions_admin.js";
 
 /** A record found by `load`, with the expiry it was stored with (ms since the epoch). */
 export interface Loaded {

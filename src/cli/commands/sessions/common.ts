@@ -1,4 +1,4 @@
-import type { SessionsAdmin } from "../../../session/stores/database/sessions_admin.js";
+import type { SessionsAdmin } from "../../../session/stores/sessions_admin.js";
 import { UsageError } from "../../cli_error.js";
 import { APP_OPTION, DEFAULT_APP, loadApp } from "../../load_app.js";
 

@@ -1,8 +1,8 @@
 import { channels } from "../../events.js";
 import { isWellFormedId, privateId } from "../../ids.js";
+import type { ExpireOptions, SessionInfo, SessionsAdmin } from "../sessions_admin.js";
 import type { Database } from "./connection.js";
 import { installTable } from "./schema.js";
-import type { ExpireOptions, SessionInfo, SessionsAdmin } from "./sessions_admin.js";
 import type { TableLayout } from "./table.js";
 
 // `app.sessions` for the `database` store: the chores and queries that need a real table, straight on the

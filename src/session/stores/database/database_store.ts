@@ -2,9 +2,9 @@ import type { SessionRecord } from "../../record.js";
 import type { RecordSealerOptions } from "../../sealing/record_sealer.js";
 import type { Backend } from "../backend.js";
 import { ServerStore } from "../server_store.js";
+import type { SessionsAdmin } from "../sessions_admin.js";
 import { RowBackend } from "./row_backend.js";
 import type { SessionRowClass } from "./session_row.js";
-import type { SessionsAdmin } from "./sessions_admin.js";
 
 // The `database` store: the one server-side core (server_store.ts) over a real table, one row per session
 // (table_backend.ts on the driver for the built-in table, row_backend.ts over an app's row class). Like every server-side store it keeps only the hashed id and an encoded, by default
