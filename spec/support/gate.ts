@@ -31,6 +31,19 @@ export class Gate {
 }
 
 /**
+ * Sends `request` and resolves once its handler waits at `gate`: the spec acts meanwhile, releases the gate,
+ * then awaits `answer`.
+ */
+export async function heldAt(
+  gate: Gate,
+  request: PromiseLike<Response>,
+): Promise<{ answer: Promise<Response> }> {
+  const answer = Promise.resolve(request);
+  await gate.started();
+  return { answer };
+}
+
+/**
  * Lets `requests` (held at the gate) go at once and checks the cycleKey race's common outcome: all answer
  * 200 and exactly one sends a Set-Cookie (the winner's new id; the others send none, so the browser keeps
  * it). Returns the answers, the winner and its new id.

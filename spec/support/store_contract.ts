@@ -12,7 +12,7 @@ import request from "supertest";
 import { newSessionId as newId, privateId } from "../../src/session/ids.js";
 import type { Backend } from "../../src/session/stores/backend.js";
 import { cookieValue, listen, OTHER_SECRET, SECRET, setCookieFor, testApp } from "./app.js";
-import { Gate, raceCycleKeys } from "./gate.js";
+import { Gate, heldAt, raceCycleKeys } from "./gate.js";
 import { type BinaryName, type ServiceName, useBinary, useService } from "./services.js";
 
 /**
@@ -324,14 +324,10 @@ export function storeContract(name: string, options: StoreContractOptions): void
       it("two requests each setting their own key: both kept", async () => {
         const first = cookieValue(await http.get("/set?k=a&v=1"))!;
         gate = new Gate();
-        const slow = http
-          .get("/slow?k=slow")
-          .set("Cookie", cookie(first))
-          .then((res) => res);
-        await gate.started();
+        const slow = await heldAt(gate, http.get("/slow?k=slow").set("Cookie", cookie(first)));
         const fast = await http.get("/set?k=fast&v=1").set("Cookie", cookie(first));
         gate.release();
-        const late = await slow;
+        const late = await slow.answer;
         expect(late.status).to.equal(200);
         if (differ.newValueOnEverySave) {
           // Each response carries the record as its request left it; the browser keeps the one that came last.
@@ -349,14 +345,10 @@ export function storeContract(name: string, options: StoreContractOptions): void
           const other = app().http;
           const first = cookieValue(await http.get("/set?k=a&v=1"))!;
           gate = new Gate();
-          const slow = http
-            .get("/slow?k=slow")
-            .set("Cookie", cookie(first))
-            .then((res) => res);
-          await gate.started();
+          const slow = await heldAt(gate, http.get("/slow?k=slow").set("Cookie", cookie(first)));
           await other.get("/set?k=fast&v=1").set("Cookie", cookie(first));
           gate.release();
-          expect((await slow).status).to.equal(200);
+          expect((await slow.answer).status).to.equal(200);
           expect(await read(first, other)).to.deep.equal({ a: "1", fast: "1", slow: "1" });
         },
       );
@@ -396,15 +388,11 @@ export function storeContract(name: string, options: StoreContractOptions): void
       it("destroy wins over a save: a request in flight while another flushes does not bring it back", async () => {
         const id = cookieValue(await http.get("/set?k=user&v=ann"))!;
         gate = new Gate();
-        const slow = http
-          .get("/slow?k=late")
-          .set("Cookie", cookie(id))
-          .then((res) => res);
-        await gate.started();
+        const slow = await heldAt(gate, http.get("/slow?k=late").set("Cookie", cookie(id)));
         const signedOut = await http.get("/flush").set("Cookie", cookie(id));
         expect(cookieValue(signedOut)).to.equal("");
         gate.release();
-        const late = await slow;
+        const late = await slow.answer;
         expect(late.status).to.equal(200);
         if (differ.destroyKeepsCopies) {
           // The late response sends the session it had, copy and all: only a server-side store can refuse it.
@@ -419,14 +407,10 @@ export function storeContract(name: string, options: StoreContractOptions): void
       it("destroy wins over a touch: a touch in flight while another flushes does not bring it back", async () => {
         const id = cookieValue(await http.get("/set?k=a&v=1"))!;
         gate = new Gate();
-        const slow = http
-          .get("/touchSlow")
-          .set("Cookie", cookie(id))
-          .then((res) => res);
-        await gate.started();
+        const slow = await heldAt(gate, http.get("/touchSlow").set("Cookie", cookie(id)));
         await http.get("/flush").set("Cookie", cookie(id));
         gate.release();
-        const late = await slow;
+        const late = await slow.answer;
         expect(late.status).to.equal(200);
         if (differ.destroyKeepsCopies) {
           expect(await read(cookieValue(late)!), "the touched copy").to.deep.equal({ a: "1" });

@@ -12,7 +12,7 @@ import request from "supertest";
 import { privateId } from "../../../../src/session/ids.js";
 import type { SessionRowClass } from "../../../../src/session/stores/database/session_row.js";
 import { Clock, cookieValue, listen, setCookieFor, testApp } from "../../../support/app.js";
-import { Gate } from "../../../support/gate.js";
+import { Gate, heldAt } from "../../../support/gate.js";
 import { useService } from "../../../support/services.js";
 import { buildStore, DIALECTS, dropTables, rawDatabase, uniqueTable } from "./dialects.js";
 
@@ -301,14 +301,10 @@ describe("database store over HTTP with a custom sessionClass", () => {
   it("merges onto the row read right before writing: a concurrent change is kept", async () => {
     const id = cookieValue(await http.get("/set?k=a&v=1"))!;
     gate = new Gate();
-    const slow = http
-      .get("/slow?k=slow&v=1")
-      .set("Cookie", cookie(id))
-      .then((res) => res);
-    await gate.started();
+    const slow = await heldAt(gate, http.get("/slow?k=slow&v=1").set("Cookie", cookie(id)));
     await http.get("/set?k=fast&v=1").set("Cookie", cookie(id));
     gate.release();
-    expect((await slow).status).to.equal(200);
+    expect((await slow.answer).status).to.equal(200);
     expect((await http.get("/read").set("Cookie", cookie(id))).body.data).to.deep.equal({
       a: "1",
       fast: "1",
@@ -319,14 +315,10 @@ describe("database store over HTTP with a custom sessionClass", () => {
   it("destroy still wins: the slow request finds no row and clears the cookie", async () => {
     const id = cookieValue(await http.get("/set?k=a&v=1"))!;
     gate = new Gate();
-    const slow = http
-      .get("/slow")
-      .set("Cookie", cookie(id))
-      .then((res) => res);
-    await gate.started();
+    const slow = await heldAt(gate, http.get("/slow").set("Cookie", cookie(id)));
     await http.get("/flush").set("Cookie", cookie(id));
     gate.release();
-    expect(cookieValue(await slow)).to.equal("");
+    expect(cookieValue(await slow.answer)).to.equal("");
     expect(table.size).to.equal(0);
   });
 });
