@@ -46,9 +46,12 @@ export class MergeWriter {
       const first = jobs[0]!;
       const now = jobs[jobs.length - 1]!.now;
       const written = hot.written;
+      // The first merge's request read what this process last wrote (the usual request of a session):
+      // its own record is that write with its changes, so it needs no merging.
+      const readLatest = first.loaded !== undefined && first.loaded.data === written?.version;
       let version: string;
       let merged: { record: SessionRecord; expiresAt: number };
-      if (written !== undefined && written.expiresAt > now) {
+      if (!readLatest && written !== undefined && written.expiresAt > now) {
         version = written.version;
         merged = this.#fold(written.record, jobs, 0, written.expiresAt);
       } else if (first.loaded !== undefined) {
